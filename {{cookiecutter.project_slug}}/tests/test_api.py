@@ -1,0 +1,36 @@
+"""The ASGI app through an HTTP test client."""
+
+import pytest
+
+
+def test_ping(client):
+    response = client.get("/ping")
+    assert response.status_code == 200
+    assert response.json() == {"ping": "pong!"}
+
+
+@pytest.mark.parametrize(("a", "b", "product"), [(6, 7, 42), (-3, 5, -15), (0, 99, 0)])
+def test_example_multiplies(client, a, b, product):
+    response = client.post("/api/v1/example", json={"a": a, "b": b})
+    assert response.status_code == 200
+    assert response.json() == {"product": product}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"a": 1}, {"a": "x", "b": 2}, {"a": 1.5, "b": 2}, {"a": "3", "b": 2}, [1, 2], None],
+)
+def test_example_rejects_bad_body(client, body):
+    response = client.post("/api/v1/example", json=body)
+    assert response.status_code == 422
+
+
+def test_unknown_route_is_404(client):
+    assert client.get("/no/such/route").status_code == 404
+
+
+def test_openapi_docs(client):
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/example" in spec["paths"]
+    assert "/ping" in spec["paths"]
