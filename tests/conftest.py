@@ -35,7 +35,9 @@ def service_python(tmp_path_factory) -> Path:
     installed with `python -m pip install -e ".[dev]"`. Shared by every xdist worker
     (built once, under a file lock); other renders run their tests in it with their own
     `src/` first on PYTHONPATH."""
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's base directory, shared by its workers
     venv = shared / "service-venv"
     with open(shared / "service-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
