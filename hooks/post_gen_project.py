@@ -24,7 +24,22 @@ def remove(project: Path, *relative: str) -> None:
             path.unlink()
 
 
-REMOVALS = []
+def remove_github_actions(project: Path, answers: dict) -> None:
+    if answers["ci_provider"] != "github-actions":
+        remove(project, ".github")
+
+
+def remove_gitlab_ci(project: Path, answers: dict) -> None:
+    if answers["ci_provider"] != "gitlab":
+        remove(project, ".gitlab-ci.yml")
+
+
+def remove_travis_ci(project: Path, answers: dict) -> None:
+    if answers["ci_provider"] != "travis":
+        remove(project, ".travis.yml")
+
+
+REMOVALS = [remove_github_actions, remove_gitlab_ci, remove_travis_ci]
 
 
 def find_jinja_leftovers(project: Path) -> list[str]:
