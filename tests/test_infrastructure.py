@@ -14,13 +14,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
 
 from tests.helpers import (
     BIN,
     BOOLEANS,
     CHOICES,
-    CONTEXT,
     TEMPLATE,
     cfn_lint,
     load_cfn_yaml,
@@ -77,23 +78,16 @@ def render(tmp_path_factory):
 
 
 def answers(**extra) -> dict:
-    """The answers a render got: cookiecutter.json defaults, derived ones resolved."""
-    result = {
-        key: (value[0] if isinstance(value, list) else value) for key, value in CONTEXT.items()
-    }
-    result.update(extra)
-    slug = extra.get("project_slug", "fastapi-lambda-service")
-    result["project_slug"] = slug
-    result["package_name"] = extra.get("package_name", slug.replace("-", "_"))
-    for key, default in (
-        ("deployment_bucket", f"{slug}-artifacts-{result['aws_region']}"),
-        ("lambda_role_name", f"{slug}-lambda-role"),
-        ("stack_name", slug),
-        ("function_name", slug),
-        ("repository", f"my-org/{slug}"),
-    ):
-        result[key] = extra.get(key, default)
-    return result
+    """The answers a render got, derived defaults resolved by cookiecutter itself."""
+    return dict(_answers(tuple(sorted(extra.items()))))
+
+
+@functools.cache
+def _answers(items: tuple) -> tuple:
+    context = generate_context(
+        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=dict(items)
+    )
+    return tuple(prompt_for_config(context, no_input=True).items())
 
 
 def policy(project: Path) -> dict:
@@ -338,7 +332,8 @@ def check_bootstrap(project: Path, a: dict) -> None:
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] > 0
+    assert rule["ExpirationInDays"] == {"Ref": "ArtifactExpirationInDays"}
+    assert bootstrap["Parameters"]["ArtifactExpirationInDays"]["Default"] == 90
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
     (tls,) = resources["DeploymentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert tls["Effect"] == "Deny"
@@ -575,8 +570,7 @@ def test_sam_validate_lint(render, api_type):
 def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
     """cruft renders with cookiecutter.generate.generate_files, not cookiecutter(): the
     bootstrap's `{% include %}` of the policy must resolve there too."""
-    from cookiecutter.generate import generate_context, generate_files
-    from cookiecutter.prompt import prompt_for_config
+    from cookiecutter.generate import generate_files
 
     context = generate_context(
         context_file=str(TEMPLATE / "cookiecutter.json"),
