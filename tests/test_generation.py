@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BOOLEANS, CHOICES, CONTEXT, TEMPLATE, jinja_leftovers, ruff
+from tests.helpers import (
+    BOOLEANS,
+    CHOICES,
+    CONTEXT,
+    TEMPLATE,
+    jinja_leftovers,
+    load_cfn_yaml,
+    ruff,
+)
 
 DEFAULT_SLUG = "fastapi-lambda-service"
 DEFAULT_PACKAGE = "fastapi_lambda_service"
@@ -52,7 +60,20 @@ def check_ci_provider(project: Path, value: str) -> None:
 
 
 def check_snapstart(project: Path, value: bool) -> None:
-    pass  # the SAM template adds its assertions here
+    function = load_cfn_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
+    actions: set[str] = set()
+    for statement in json.loads((project / "iam" / "deploy-policy.json").read_text())["Statement"]:
+        action = statement["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    if value:
+        assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert function["AutoPublishAlias"] == "live"
+        assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
+        assert "alias\n`live`, which the API invokes" in (project / "README.md").read_text()
+    else:
+        assert "SnapStart" not in function
+        assert "AutoPublishAlias" not in function
+        assert not {a for a in actions if "Alias" in a or "Version" in a}
 
 
 LICENSE_FIRST_LINES = {
