@@ -100,8 +100,20 @@ def project_files(project: Path) -> list[Path]:
     )
 
 
-def find_jinja_leftovers(project: Path) -> list[str]:
-    """Files that still hold Jinja markup after rendering."""
+def find_jinja_leftovers(project: Path, answers: dict | None = None) -> list[str]:
+    """Files that still hold Jinja markup after rendering. Text that came from the answers
+    (a project name typed as `{{ x }}` at the prompt) is data, not a leftover."""
+    values = sorted(
+        (
+            value
+            for key, value in (answers or {}).items()
+            if isinstance(value, str)
+            and "{" in value
+            and (key.startswith("__") or not key.startswith("_"))
+        ),
+        key=len,
+        reverse=True,
+    )
     found = []
     for path in project_files(project):
         try:
@@ -109,6 +121,8 @@ def find_jinja_leftovers(project: Path) -> list[str]:
         except UnicodeDecodeError:
             continue
         for line_no, line in enumerate(text.splitlines(), 1):
+            for value in values:
+                line = line.replace(value, "")
             if JINJA_LEFTOVER.search(line):
                 found.append(f"{path.relative_to(project)}:{line_no}")
                 break
@@ -116,7 +130,10 @@ def find_jinja_leftovers(project: Path) -> list[str]:
 
 
 def check_jinja_leftovers(project: Path, answers: dict) -> list[str]:
-    return [f"{name}: Jinja markup left after rendering" for name in find_jinja_leftovers(project)]
+    return [
+        f"{name}: Jinja markup left after rendering"
+        for name in find_jinja_leftovers(project, answers)
+    ]
 
 
 def check_data_files(project: Path, answers: dict) -> list[str]:
