@@ -102,7 +102,7 @@ def project_files(project: Path) -> list[Path]:
 
 def find_jinja_leftovers(project: Path, answers: dict | None = None) -> list[str]:
     """Files that still hold Jinja markup after rendering. Text that came from the answers
-    (a project name typed as `{{ x }}` at the prompt) is data, not a leftover."""
+    (for instance Jinja-like braces typed at the prompt) is data, not a leftover."""
     values = sorted(
         (
             value
