@@ -158,10 +158,14 @@ def check_data_files(project: Path, answers: dict) -> list[str]:
     return problems
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _resolve(value: object, template: dict) -> object:
     """A `Ref` to a template parameter resolves to the parameter's Default."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        parameter = (template.get("Parameters") or {}).get(value["Ref"])
+        parameter = _mapping(template.get("Parameters")).get(value["Ref"])
         if isinstance(parameter, dict) and "Default" in parameter:
             return parameter["Default"]
     return value
@@ -228,16 +232,15 @@ def check_sam_template(project: Path, answers: dict) -> list[str]:
     if SAM_TRANSFORM not in transforms:
         problems.append(f"{SAM_TEMPLATE}: Transform is {transform!r}, not {SAM_TRANSFORM!r}")
 
-    resources = template.get("Resources")
-    resources = resources if isinstance(resources, dict) else {}
+    resources = _mapping(template.get("Resources"))
     functions = {
-        logical_id: resource.get("Properties") or {}
+        logical_id: _mapping(resource.get("Properties"))
         for logical_id, resource in resources.items()
         if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function"
     }
     if FUNCTION_ID not in functions:
         problems.append(f"{SAM_TEMPLATE}: no AWS::Serverless::Function named {FUNCTION_ID}")
-    globals_ = (template.get("Globals") or {}).get("Function") or {}
+    globals_ = _mapping(_mapping(template.get("Globals")).get("Function"))
 
     expected = {
         "Runtime": f"python{answers['python_version']}",
@@ -255,6 +258,8 @@ def check_sam_template(project: Path, answers: dict) -> list[str]:
             problems.append(problem)
         for key, value in expected.items():
             actual = setting(key)
+            if key == "Architectures" and actual is None:
+                actual = ["x86_64"]  # Lambda's default
             if actual != value:
                 problems.append(
                     f"{SAM_TEMPLATE}: {function_id}: {key} is {actual!r} (in the function or "

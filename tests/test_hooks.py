@@ -716,3 +716,18 @@ def test_post_gen_refuses_a_broken_render(tmp_path, capfd, path, change, expecte
     err = bake_refused(tmp_path, capfd, template=template)
     assert "ERROR: the rendered project failed" in err
     assert expected in err, err
+
+
+@pytest.mark.parametrize(("architecture", "ok"), [("x86_64", True), ("arm64", False)])
+def test_absent_architectures_mean_x86_64(tmp_path, architecture, ok):
+    template = "".join(line for line in IN_GLOBALS.splitlines(True) if "Architectures" not in line)
+    project = make_project(tmp_path, template)
+    answers = {**ANSWERS, "architecture": architecture}
+    assert (post.check_sam_template(project, answers) == []) is ok
+
+
+def test_malformed_sections_are_reported_not_crashed(tmp_path):
+    project = make_project(tmp_path, "Transform: 3\nGlobals: []\nResources: [x]\n")
+    found = post.check_sam_template(project, ANSWERS)
+    assert any("Transform is 3" in p for p in found)
+    assert any("no AWS::Serverless::Function named ApiFunction" in p for p in found)
