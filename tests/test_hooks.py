@@ -4,6 +4,7 @@ at once, nothing left on disk), and the post-generation checks of what was rende
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -16,6 +17,8 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from cookiecutter.utils import create_env_with_context
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
@@ -731,3 +734,14 @@ def test_malformed_sections_are_reported_not_crashed(tmp_path):
     found = post.check_sam_template(project, ANSWERS)
     assert any("Transform is 3" in p for p in found)
     assert any("no AWS::Serverless::Function named ApiFunction" in p for p in found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(), st.text(alphabet="\"\\'\n\r\x00{}"), st.lists(st.text())))
+def test_no_answer_can_end_the_raw_string(value):
+    """Whatever the answer, `r\"\"\"{{ ... | tojson }}\"\"\"` is one Python string literal
+    whose JSON gives the answer back."""
+    context = {"cookiecutter": {"answer": value}}
+    env = create_env_with_context(context)
+    literal = env.from_string('r"""{{ cookiecutter | tojson }}"""').render(**context)
+    assert json.loads(ast.literal_eval(literal)) == {"answer": value}
