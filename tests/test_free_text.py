@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import subprocess
 import tomllib
@@ -161,7 +160,3 @@ def test_free_text_examples(tmp_path, monkeypatch):
         project = bake(tmp_path / str(index), project_name=name, description=description)
         check_render(project, name, description, "Your Name")
     assert not marker.exists()
-
-
-def test_hook_runs_cfn_lint_by_default():
-    assert os.environ.get(SKIP_CFN_LINT) != "1"
