@@ -1,0 +1,747 @@
+"""The hooks: each pre-generation rule at the edge of its limit (imported, no bake), the
+region list against botocore, answers as data, refusals through real bakes (every problem
+at once, nothing left on disk), and the post-generation checks of what was rendered."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+from cookiecutter.utils import create_env_with_context
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hooks import post_gen_project as post
+from hooks import pre_gen_project as pre
+from tests.helpers import CONTEXT, TEMPLATE
+
+DEFAULTS = {
+    "project_name": "FastAPI Lambda Service",
+    "project_slug": "fastapi-lambda-service",
+    "package_name": "fastapi_lambda_service",
+    "description": "A service.",
+    "author_name": "Your Name",
+    "author_email": "you@example.com",
+    "python_version": "3.13",
+    "architecture": "arm64",
+    "aws_region": "eu-west-1",
+    "deployment_bucket": "fastapi-lambda-service-artifacts-eu-west-1",
+    "lambda_role_name": "fastapi-lambda-service-lambda-role",
+    "stack_name": "fastapi-lambda-service",
+    "function_name": "fastapi-lambda-service",
+    "memory_size": "1024",
+    "timeout": "10",
+    "api_type": "http",
+    "stage_name": "prod",
+    "ci_provider": "github-actions",
+    "repository": "my-org/fastapi-lambda-service",
+    "snapstart": False,
+    "license": "MIT",
+}
+
+
+def problems(**answers) -> list[pre.Problem]:
+    return pre.collect_problems({**DEFAULTS, **answers})
+
+
+def fields(**answers) -> list[str]:
+    return [problem.field for problem in problems(**answers)]
+
+
+def test_defaults_pass():
+    assert problems() == []
+    assert set(DEFAULTS) == {k for k in CONTEXT if not k.startswith("_")}
+
+
+# --- each rule, at the edge of its limits ----------------------------------------------------
+
+
+def test_longest_region_and_slug_limit():
+    assert pre.LONGEST_REGION == 14  # ap-southeast-7
+    assert pre.SLUG_MAX == 63 - len("-artifacts-") - 14 == 38
+
+
+@pytest.mark.parametrize(
+    ("slug", "ok"),
+    [
+        ("a" * 38, True),
+        ("a" * 39, False),
+        ("orders-api2", True),
+        ("2orders", False),
+        ("Orders", False),
+        ("orders_api", False),
+        ("orders-", False),
+        ("-orders", False),
+        ("", False),
+        ("o", True),
+    ],
+)
+def test_project_slug(slug, ok):
+    assert ("project_slug" not in fields(project_slug=slug)) is ok
+
+
+def test_slug_limit_keeps_every_default_valid():
+    slug = "a" * pre.SLUG_MAX
+    for region in pre.REGIONS:
+        answers = {
+            "project_slug": slug,
+            "aws_region": region,
+            "deployment_bucket": f"{slug}-artifacts-{region}",
+            "lambda_role_name": f"{slug}-lambda-role",
+            "stack_name": slug,
+            "function_name": slug,
+        }
+        assert problems(**answers) == [], region
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("orders_api", True),
+        ("_private", True),
+        ("class", False),  # keyword
+        ("match", False),  # soft keyword
+        ("json", False),  # stdlib
+        ("logging", False),
+        ("typing", False),
+        ("fastapi", False),
+        ("mangum", False),
+        ("pydantic", False),
+        ("starlette", False),
+        ("pydantic_settings", False),
+        ("tests", False),
+        ("Orders", False),
+        ("orders-api", False),
+        ("1orders", False),
+        ("", False),
+    ],
+)
+def test_package_name(name, ok):
+    assert ("package_name" not in fields(package_name=name)) is ok
+
+
+def test_package_name_refuses_every_stdlib_module():
+    for name in sys.stdlib_module_names:
+        if pre.PACKAGE.fullmatch(name):
+            assert "package_name" in fields(package_name=name), name
+
+
+def requirement_names(lines) -> set[str]:
+    names = set()
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            names.add(line.split("==")[0].split(">")[0].split("[")[0].strip().lower())
+    return names
+
+
+def test_shadowed_modules_follow_the_service_dependencies():
+    project = TEMPLATE / "{{cookiecutter.project_slug}}"
+    runtime = requirement_names((project / "src" / "requirements.txt").read_text().splitlines())
+    text = (project / "pyproject.toml").read_text()
+    dev_block = re.search(r"^dev = \[(.*?)^\]", text, re.M | re.S).group(1)
+    dev = requirement_names(re.findall(r'"([^"]+)"', dev_block))
+    assert {"pytest", "ruff"} <= dev
+    assert runtime | dev <= set(pre.SERVICE_IMPORTS), (runtime | dev) - set(pre.SERVICE_IMPORTS)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "ok"),
+    [
+        ("abc", True),
+        ("ab", False),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("my.bucket-1", True),
+        ("My-bucket", False),
+        ("my_bucket", False),
+        ("-bucket", False),
+        ("bucket-", False),
+        (".bucket", False),
+        ("bucket.", False),
+        ("my..bucket", False),
+        ("192.168.5.4", False),
+        ("192.168.5.4a", True),
+        ("xn--bucket", False),
+        ("sthree-bucket", False),
+        ("sthree-configurator-x", False),
+        ("amzn-s3-demo-bucket", False),
+        ("bucket-s3alias", False),
+        ("bucket--ol-s3", False),
+        ("bucket.mrap", False),
+        ("bucket--x-s3", False),
+        ("bucket--table-s3", False),
+        ("bucket-an", False),
+        ("bucket-and", True),
+    ],
+)
+def test_deployment_bucket(bucket, ok):
+    assert ("deployment_bucket" not in fields(deployment_bucket=bucket)) is ok
+
+
+def test_bucket_reports_every_broken_rule():
+    errors = pre.bucket_name_errors("-My..bucket--ol-s3")
+    assert len(errors) == 4, errors
+
+
+@pytest.mark.parametrize(
+    ("region", "ok"),
+    [
+        ("eu-west-1", True),
+        ("ap-southeast-7", True),
+        ("mx-central-1", True),
+        ("eu-west-9", False),
+        ("EU-WEST-1", False),
+        ("us-gov-west-1", False),
+        ("cn-north-1", False),
+        ("", False),
+    ],
+)
+def test_aws_region(region, ok):
+    assert ("aws_region" not in fields(aws_region=region)) is ok
+
+
+def test_region_typo_suggests_the_nearest_code():
+    (problem,) = pre.check_aws_region({"aws_region": "eu-wset-1"})
+    assert "did you mean 'eu-west-1'" in problem.rule
+    assert problem.example == "eu-west-1"
+    (problem,) = pre.check_aws_region({"aws_region": "us-gov-west-1"})
+    assert "aws-us-gov partition" in problem.rule
+
+
+def test_region_list_matches_botocore():
+    """The offline list is exactly botocore's `aws` partition (both of its bundled data
+    files), and the other partitions' regions are known, so neither can go stale."""
+    import botocore
+
+    data = Path(botocore.__file__).parent / "data"
+    endpoints = json.loads((data / "endpoints.json").read_text())["partitions"]
+    partitions = json.loads((data / "partitions.json").read_text())["partitions"]
+    aws, others = set(), {}
+    for partition in endpoints:
+        for region in partition["regions"]:
+            if partition["partition"] == "aws":
+                aws.add(region)
+            else:
+                others[region] = partition["partition"]
+    for partition in partitions:
+        for region in partition["regions"]:
+            if region.endswith("-global"):
+                continue
+            if partition["id"] == "aws":
+                aws.add(region)
+            else:
+                others[region] = partition["id"]
+    assert set(pre.REGIONS) == aws
+    assert others == pre.OTHER_PARTITION_REGIONS
+
+
+@pytest.mark.parametrize(
+    ("role", "ok"),
+    [("r" * 64, True), ("r" * 65, False), ("a+=,.@_-b", True), ("a b", False), ("", False)],
+)
+def test_lambda_role_name(role, ok):
+    assert ("lambda_role_name" not in fields(lambda_role_name=role)) is ok
+
+
+@pytest.mark.parametrize(
+    ("stack", "ci", "ok"),
+    [
+        ("s" * 118, "none", True),  # <stack>-bootstrap: 128
+        ("s" * 119, "none", False),
+        ("s" * 57, "github-actions", True),  # <stack>-deploy IAM role: 64
+        ("s" * 58, "github-actions", False),
+        ("s" * 58, "travis", False),
+        ("My-Stack-2", "none", True),
+        ("2stack", "none", False),
+        ("my_stack", "none", False),
+        ("", "none", False),
+    ],
+)
+def test_stack_name(stack, ci, ok):
+    assert ("stack_name" not in fields(stack_name=stack, ci_provider=ci)) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("f" * 64, True), ("f" * 65, False), ("My_func-1", True), ("my.func", False), ("", False)],
+)
+def test_function_name(name, ok):
+    assert ("function_name" not in fields(function_name=name)) is ok
+
+
+@pytest.mark.parametrize(
+    ("stage", "ok"),
+    [("s" * 128, True), ("s" * 129, False), ("v1_prod-2", True), ("$default", False), ("", False)],
+)
+def test_stage_name(stage, ok):
+    assert ("stage_name" not in fields(stage_name=stage, api_type="rest")) is ok
+
+
+@pytest.mark.parametrize(
+    ("memory", "ok"),
+    [
+        ("128", True),
+        ("127", False),
+        ("10240", True),
+        ("10241", False),
+        (1024, True),
+        ("1024.0", False),
+        ("01024", False),
+        (" 1024", False),
+        ("-128", False),
+        ("lots", False),
+    ],
+)
+def test_memory_size(memory, ok):
+    assert ("memory_size" not in fields(memory_size=memory)) is ok
+
+
+@pytest.mark.parametrize(
+    ("timeout", "api_type", "ok"),
+    [
+        ("29", "rest", True),
+        ("30", "rest", False),
+        ("30", "http", True),
+        ("31", "http", False),
+        ("1", "rest", True),
+        ("0", "http", False),
+        ("ten", "http", False),
+    ],
+)
+def test_timeout(timeout, api_type, ok):
+    assert ("timeout" not in fields(timeout=timeout, api_type=api_type)) is ok
+
+
+@pytest.mark.parametrize(
+    ("snapstart", "python", "ok"),
+    [
+        (True, "3.12", True),
+        (True, "3.14", True),
+        (True, "3.11", False),
+        (False, "3.11", True),
+        ("yes", "3.11", False),
+        ("no", "3.11", True),
+    ],
+)
+def test_snapstart(snapstart, python, ok):
+    assert ("snapstart" not in fields(snapstart=snapstart, python_version=python)) is ok
+
+
+@pytest.mark.parametrize(
+    ("email", "ok"),
+    [
+        ("", True),
+        ("a.b+c@mail.example.co", True),
+        ("x@y", False),
+        ("x@@y.com", False),
+        ("x y@y.com", False),
+        ('x"@y.com', False),
+        ("x@y.com\\", False),
+        ("x..y@z.com", False),
+        ("no-at.example.com", False),
+    ],
+)
+def test_author_email(email, ok):
+    assert ("author_email" not in fields(author_email=email)) is ok
+
+
+@pytest.mark.parametrize(
+    ("repo", "ci", "ok"),
+    [
+        ("my-org/orders.api_2", "github-actions", True),
+        ("my-org/orders", "travis", True),
+        ("my-org", "github-actions", False),
+        ("a/b/c", "github-actions", False),
+        ("-org/x", "github-actions", False),
+        ("o" * 39 + "/x", "github-actions", True),
+        ("o" * 40 + "/x", "github-actions", False),
+        ("org/x*", "github-actions", False),
+        ("group/sub/project", "gitlab", True),
+        ("group/project", "gitlab", True),
+        ("group", "gitlab", False),
+        ("group/project.git", "gitlab", False),
+        ("group//project", "gitlab", False),
+    ],
+)
+def test_repository(repo, ci, ok):
+    assert ("repository" not in fields(repository=repo, ci_provider=ci)) is ok
+
+
+@pytest.mark.parametrize("field", pre.FREE_TEXT_FIELDS)
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ('Tab\tquote " colon: #', True),
+        ("line\nbreak", False),
+        ("cr\rhere", False),
+        ("nul\x00", False),
+        ("sep\u2028", False),
+        ("nel\x85", False),
+    ],
+)
+def test_free_text_is_one_line(field, text, ok):
+    assert (field not in fields(**{field: text})) is ok
+
+
+def test_project_name_is_not_blank():
+    assert fields(project_name="  ") == ["project_name"]
+
+
+def test_every_problem_at_once():
+    found = fields(
+        project_slug="Bad",
+        aws_region="mars-1",
+        deployment_bucket="x",
+        memory_size="64",
+        timeout="300",
+        snapstart=True,
+        python_version="3.11",
+    )
+    assert found == [
+        "project_slug",
+        "aws_region",
+        "deployment_bucket",
+        "memory_size",
+        "timeout",
+        "snapstart",
+    ]
+
+
+def test_message_shows_field_value_rule_and_example():
+    text = pre.format_problems(problems(memory_size="64"))
+    assert "memory_size = '64'" in text
+    assert "rule: Lambda memory in MB: an integer from 128 to 10240" in text
+    assert "e.g.: 1024" in text
+
+
+# --- answers are data ------------------------------------------------------------------------
+
+HOSTILE = [
+    '"""; import os; os.system("touch {marker}") #',
+    "'''; import os; os.system('touch {marker}') #",
+    '\\"""\\\\"""; __import__("os").system("touch {marker}")',
+    "trailing backslash \\",
+    "\\",
+    '"',
+    '""',
+    'x\n"""\nimport os; os.system(\'touch {marker}\')\n#',
+    "</script><b>&amp;",
+]
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
+def test_answers_enter_the_hooks_as_data(tmp_path, hook):
+    """Render the hook as cookiecutter does, with hostile answers, and run it: the answers
+    come back exactly and nothing of them runs."""
+    marker = tmp_path / "pwned"
+    values = [h.format(marker=marker) for h in HOSTILE]
+    context = {"cookiecutter": {**DEFAULTS, "project_name": values[0], "extra": values}}
+    env = create_env_with_context(context)
+    source = (TEMPLATE / "hooks" / hook).read_text()
+    rendered = env.from_string(source).render(**context)
+    script = tmp_path / hook
+    # Run only the answers' line: parse the rendered module and evaluate ANSWERS_JSON.
+    script.write_text(
+        rendered.replace('if __name__ == "__main__":', "if False:") + "\nprint(ANSWERS_JSON)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, script], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    answers = json.loads(out)
+    assert answers["extra"] == values
+    assert answers["project_name"] == values[0]
+    assert not marker.exists()
+
+
+# --- refusals through real bakes ---------------------------------------------------------
+
+
+def write_config(tmp_path: Path) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n"
+        f"cookiecutters_dir: {json.dumps(str(tmp_path / 'cookiecutters'))}\n"
+    )
+    return config
+
+
+def bake_refused(tmp_path, capfd, template=TEMPLATE, **extra_context) -> str:
+    """Bake through cookiecutter's Python API; assert it was refused and left nothing."""
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=extra_context,
+            output_dir=str(out),
+            config_file=str(write_config(tmp_path)),
+        )
+    assert list(out.iterdir()) == []
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err  # nothing of our hooks crashed
+    return captured.err
+
+
+BAD_ANSWERS = [
+    ("project_name", {"project_name": "   ", "project_slug": "svc"}),
+    ("project_slug", {"project_slug": "a" * 39}),  # alone: its derived names are still valid
+    ("package_name", {"package_name": "json"}),
+    ("aws_region", {"aws_region": "eu-wset-1"}),
+    ("deployment_bucket", {"deployment_bucket": "Bad_Bucket"}),
+    ("lambda_role_name", {"lambda_role_name": "role with spaces"}),
+    ("stack_name", {"stack_name": "1stack"}),
+    ("function_name", {"function_name": "f" * 65}),
+    ("stage_name", {"stage_name": "$default", "api_type": "rest"}),
+    ("memory_size", {"memory_size": "127"}),
+    ("timeout", {"timeout": "30", "api_type": "rest"}),
+    ("snapstart", {"snapstart": True, "python_version": "3.11"}),
+    ("author_email", {"author_email": "not-an-email"}),
+    ("repository", {"repository": "a/b/c"}),
+    ("description", {"description": "two\nlines"}),
+]
+
+
+@pytest.mark.parametrize(("field", "answers"), BAD_ANSWERS, ids=[b[0] for b in BAD_ANSWERS])
+def test_bake_refuses_a_bad_answer(tmp_path, capfd, field, answers):
+    err = bake_refused(tmp_path, capfd, **answers)
+    assert "ERROR: 1 answer(s) cannot be used:" in err
+    assert f"  - {field} = " in err
+
+
+def test_every_rule_has_a_refusing_bake():
+    covered = {field for field, _ in BAD_ANSWERS}
+    rule_fields = {field for rule in pre.RULES for field in [rule.__name__.removeprefix("check_")]}
+    assert rule_fields - {"free_text"} <= covered
+
+
+def test_bake_reports_every_bad_answer_at_once(tmp_path, capfd):
+    err = bake_refused(
+        tmp_path,
+        capfd,
+        aws_region="mars-1",
+        memory_size="99999",
+        deployment_bucket="192.168.5.4",
+        author_name="a\nb",
+    )
+    assert "ERROR: 4 answer(s) cannot be used:" in err
+    for field in ("aws_region", "memory_size", "deployment_bucket", "author_name"):
+        assert f"  - {field} = " in err
+
+
+def test_cli_refusal_leaves_nothing(tmp_path):
+    """What a user sees from the command line: our message on stderr, first, ending with a
+    clear line; cookiecutter's own report (with its traceback) follows on stdout."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            Path(sys.executable).parent / "cookiecutter",
+            "--no-input",
+            "--config-file",
+            write_config(tmp_path),
+            "--output-dir",
+            out,
+            TEMPLATE,
+            "timeout=31",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "  - timeout = '31'" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Nothing was generated.")
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+# --- the post-generation checks -------------------------------------------------------------
+
+
+def test_tagged_loader_reads_short_form_tags():
+    data = post.load_yaml(
+        textwrap.dedent(
+            """
+            A: !Ref Thing
+            B: !GetAtt Fn.Arn
+            C: !Sub "x-${AWS::Region}"
+            D: !If [Cond, !Ref A, !Ref AWS::NoValue]
+            E: !Join ["", [a, b]]
+            F: !reference [.setup, script]
+            """
+        )
+    )
+    assert data["A"] == {"Ref": "Thing"}
+    assert data["B"] == {"Fn::GetAtt": ["Fn", "Arn"]}
+    assert data["C"] == {"Fn::Sub": "x-${AWS::Region}"}
+    assert data["D"] == {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]}
+    assert data["E"] == {"Fn::Join": ["", ["a", "b"]]}
+    assert data["F"] == {"Fn::reference": [".setup", "script"]}
+
+
+def make_project(tmp_path: Path, template: str, module: str = "handler = object()\n") -> Path:
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "main.py").write_text(module)
+    (tmp_path / "template.yml").write_text(textwrap.dedent(template))
+    return tmp_path
+
+
+ANSWERS = {"python_version": "3.13", "architecture": "arm64"}
+
+IN_GLOBALS = """
+    Transform: AWS::Serverless-2016-10-31
+    Globals:
+      Function:
+        Runtime: python3.13
+        Architectures: [arm64]
+        CodeUri: src/
+    Resources:
+      ApiFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: pkg.main.handler
+"""
+
+IN_PROPERTIES = """
+    Transform: AWS::Serverless-2016-10-31
+    Parameters:
+      Runtime: {Type: String, Default: python3.13}
+    Resources:
+      ApiFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: src/
+          Handler: pkg.main.handler
+          Runtime: !Ref Runtime
+          Architectures: [arm64]
+"""
+
+
+@pytest.mark.parametrize("template", [IN_GLOBALS, IN_PROPERTIES], ids=["globals", "properties"])
+def test_sam_template_checks_pass(tmp_path, template):
+    assert post.check_sam_template(make_project(tmp_path, template), ANSWERS) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "ok"),
+    [
+        ("handler = object()\n", True),
+        ("from mangum import Mangum as handler\n", True),
+        ("def handler(event, context):\n    pass\n", True),
+        ("async def handler(event, context):\n    pass\n", True),
+        ("handler: object = None\n", True),
+        ("app = object()\n", False),
+        ("def f():\n    handler = 1\n", False),
+        ("handler = (\n", False),
+    ],
+)
+def test_handler_must_be_defined_at_module_level(tmp_path, module, ok):
+    project = make_project(tmp_path, IN_GLOBALS, module)
+    assert (post.check_sam_template(project, ANSWERS) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("Runtime: python3.13", "Runtime: python3.12"), "Runtime is 'python3.12'"),
+        (("[arm64]", "[x86_64]"), "Architectures is ['x86_64']"),
+        (("pkg.main.handler", "pkg.nope.handler"), "no module 'pkg.nope'"),
+        (("pkg.main.handler", "handler"), "not of the form module.attribute"),
+        (("Serverless-2016-10-31", "Serverless-2099"), "Transform is"),
+        (("ApiFunction", "Other"), "no AWS::Serverless::Function named ApiFunction"),
+    ],
+)
+def test_sam_template_checks_fail(tmp_path, change, expected):
+    project = make_project(tmp_path, IN_GLOBALS.replace(*change))
+    assert any(expected in p for p in post.check_sam_template(project, ANSWERS)), expected
+
+
+def test_deploy_policy_must_name_bucket_and_role(tmp_path):
+    (tmp_path / "iam").mkdir()
+    policy = tmp_path / "iam" / "deploy-policy.json"
+    answers = {"deployment_bucket": "b-1", "lambda_role_name": "r-1"}
+    statement = [{"Resource": ["arn:aws:s3:::b-1/*", "arn:aws:iam::*:role/r-1"], "Effect": "Allow"}]
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": statement}))
+    assert post.check_deploy_policy(tmp_path, answers) == []
+    others = {"deployment_bucket": "other-b", "lambda_role_name": "r"}
+    found = post.check_deploy_policy(tmp_path, others)
+    assert len(found) == 2
+
+
+def test_answers_are_not_jinja_leftovers(tmp_path):
+    (tmp_path / "README.md").write_text("# {{ typed at the prompt }}\n")
+    assert post.find_jinja_leftovers(tmp_path, {"project_name": "{{ typed at the prompt }}"}) == []
+    (tmp_path / "other.txt").write_text("{{ cookiecutter.project_name }}\n")
+    assert post.find_jinja_leftovers(tmp_path, {"project_name": "x"}) == [
+        "README.md:1",
+        "other.txt:1",
+    ]
+
+
+SAM_TRANSFORM = "Transform: AWS::Serverless-2016-10-31"
+BREAKAGES = [
+    (
+        "template.yml",
+        ("{{ cookiecutter.package_name }}.main.handler", "{{ cookiecutter.package_name }}.x.h"),
+        "template.yml: ApiFunction: Handler",
+    ),
+    (
+        "template.yml",
+        (SAM_TRANSFORM, SAM_TRANSFORM + "  # {% raw %}{{ left }}{% endraw %}"),
+        "Jinja markup left after rendering",
+    ),
+    ("iam/deploy-policy.json", ('"Version"', '"Version" "oops"'), "deploy-policy.json: does"),
+    ("template.yml", ("", "Bogus: 1\n"), "cfn-lint E"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "expected"), BREAKAGES, ids=["handler", "jinja", "json", "cfn-lint"]
+)
+def test_post_gen_refuses_a_broken_render(tmp_path, capfd, path, change, expected):
+    """Break a rendered artifact through a copy of the template: the post-generation hook
+    names the file and the problem, and cookiecutter removes the project."""
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(".git", ".venv", "rendered"))
+    target = template / "{{cookiecutter.project_slug}}" / path
+    text = target.read_text()
+    assert change[0] in text
+    target.write_text(text.replace(change[0], change[1], 1))
+    err = bake_refused(tmp_path, capfd, template=template)
+    assert "ERROR: the rendered project failed" in err
+    assert expected in err, err
+
+
+@pytest.mark.parametrize(("architecture", "ok"), [("x86_64", True), ("arm64", False)])
+def test_absent_architectures_mean_x86_64(tmp_path, architecture, ok):
+    template = "".join(line for line in IN_GLOBALS.splitlines(True) if "Architectures" not in line)
+    project = make_project(tmp_path, template)
+    answers = {**ANSWERS, "architecture": architecture}
+    assert (post.check_sam_template(project, answers) == []) is ok
+
+
+def test_malformed_sections_are_reported_not_crashed(tmp_path):
+    project = make_project(tmp_path, "Transform: 3\nGlobals: []\nResources: [x]\n")
+    found = post.check_sam_template(project, ANSWERS)
+    assert any("Transform is 3" in p for p in found)
+    assert any("no AWS::Serverless::Function named ApiFunction" in p for p in found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(), st.text(alphabet="\"\\'\n\r\x00{}"), st.lists(st.text())))
+def test_no_answer_can_end_the_raw_string(value):
+    """Whatever the answer, `r\"\"\"{{ ... | tojson }}\"\"\"` is one Python string literal
+    whose JSON gives the answer back."""
+    context = {"cookiecutter": {"answer": value}}
+    env = create_env_with_context(context)
+    literal = env.from_string('r"""{{ cookiecutter | tojson }}"""').render(**context)
+    assert json.loads(ast.literal_eval(literal)) == {"answer": value}
