@@ -128,8 +128,10 @@ def zizmor_findings(*paths: Path, min_severity: str = "medium") -> list[dict]:
     """zizmor's findings (offline, no ignore comments honoured) at `min_severity` or above.
     Fails if zizmor could not audit an input (e.g. one that is not a valid workflow)."""
     result = subprocess.run(
-        [BIN / "zizmor", "--offline", "--no-ignores", "--strict-collection", "--format", "json"]
-        + ["--min-severity", min_severity, *paths],
+        [
+            *(BIN / "zizmor", "--offline", "--no-ignores", "--strict-collection"),
+            *("--format", "json", "--min-severity", min_severity, *paths),
+        ],
         capture_output=True,
         text=True,
         env=offline_env(),
@@ -203,7 +205,9 @@ def job_commands(job: dict, provider: str) -> list[str]:
 def job_python(job: dict, provider: str) -> str:
     """The Python version a job sets up."""
     if provider == "github-actions":
-        (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+        (setup,) = [
+            s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")
+        ]
         return setup["with"]["python-version"]
     if provider == "gitlab":
         match = re.fullmatch(r"python:(\d+\.\d+)(-slim)?", job["image"])
