@@ -6,10 +6,10 @@ provider offers them."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -246,17 +246,22 @@ def test_deploy_job(bake, provider):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_test_job_commands_pass(bake, tmp_path, provider):
+def test_test_job_commands_pass(bake, service_python, provider):
     """The test job's commands, as parsed from the rendered file, run in the rendered project
-    with a fresh venv first on PATH: they install the dev dependencies, lint and test."""
+    with the service venv first on PATH (its dependencies are there already, so the install
+    step only installs this render, editable): they install, lint and test."""
     project = bake(ci_provider=provider)
     commands = job_commands(pipeline_jobs(project, provider)["test"], provider)
     assert commands == TEST_COMMANDS
-    venv = tmp_path / "ci-venv"
-    run([sys.executable, "-m", "venv", venv], tmp_path)
-    run_commands(commands, project, venv)
-    # What was installed, linted and tested is this render.
-    show = run([venv / "bin/python", "-m", "pip", "show", project.name], project)
+    venv = service_python.parents[1]
+    # The service venv is shared by the xdist workers: one pip at a time in it, and nobody
+    # else's install between ours and our pytest. (Other tests put their render's src/ first
+    # on PYTHONPATH, so the editable install they find does not matter to them.)
+    with open(venv.with_name("service-venv.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run_commands(commands, project, venv)
+        # What was installed, linted and tested is this render.
+        show = run([service_python, "-m", "pip", "show", project.name], project)
     assert f"Editable project location: {project}" in show.stdout
 
 
