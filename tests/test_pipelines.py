@@ -54,6 +54,21 @@ def test_pipeline_is_schema_valid(bake, provider):
     assert sorted(check_pipeline_schema(project)) == sorted(expected)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_answers_that_yaml_would_retype(bake, provider):
+    """A stack named `yes` or `null` stays a string (YAML 1.1 reads them as a boolean and a
+    null); Python 3.14 stays "3.14", not the float 3.14."""
+    for stack_name in ("yes", "null"):
+        project = bake(ci_provider=provider, stack_name=stack_name, python_version="3.14")
+        check_pipeline_schema(project)
+        deploy = pipeline_jobs(project, provider)["deploy"]
+        assert job_python(deploy, provider) == "3.14"
+        if provider == "github-actions":
+            assert deploy["concurrency"]["group"] == f"deploy-{stack_name}"
+        elif provider == "gitlab":
+            assert deploy["resource_group"] == stack_name
+
+
 def test_schemas_reject_broken_pipelines(tmp_path):
     """The validation can fail, offline: the seed article's Travis placeholders, a misspelt
     GitLab keyword and a GitHub job without a runner are refused."""
@@ -157,6 +172,22 @@ def test_template_own_workflow():
     assert set(data[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as True
     (job,) = data["jobs"].values()
     assert [step["run"] for step in job["steps"] if "run" in step] == ["make test"]
+
+
+def test_actions_pinned_alike(bake):
+    """An action has one SHA and version across the rendered workflow and the template's own,
+    so that a bump cannot miss one of them."""
+    pins: dict[str, set[str]] = {}
+    for workflow in (
+        bake() / ".github" / "workflows" / "deploy.yml",
+        TEMPLATE / ".github" / "workflows" / "test.yml",
+    ):
+        for action, pin in re.findall(
+            r"uses: ([\w.-]+/[\w./-]+)@(\S+ # \S+)", workflow.read_text()
+        ):
+            pins.setdefault(action, set()).add(pin)
+    assert {"actions/checkout", "actions/setup-python"} <= set(pins)
+    assert all(len(found) == 1 for found in pins.values()), pins
 
 
 # --- triggers, and the deploy job -----------------------------------------------------------
