@@ -224,7 +224,7 @@ def test_test_job_runs_on_every_push_and_pull_request(bake, provider):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_deploy_job(bake, provider):
+def test_deploy_job(bake, tmp_path, provider):
     """validate, build, deploy in that order, with a pinned SAM CLI on the runtime's Python;
     only on a push to main, only after the tests, one at a time."""
     project = bake(ci_provider=provider, **ANSWERS)
@@ -262,6 +262,30 @@ def test_deploy_job(bake, provider):
         assert deploy["resource_group"] == "orders-api"
         assert deploy["variables"] == {"AWS_DEFAULT_REGION": "us-east-2"}
         assert "AWS_SECRET_ACCESS_KEY=%s" in assume  # exported from STS, never stored
+        # The line really exports what STS answers (a stand-in `aws` answers here).
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "aws").write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/aws-args"\n'
+            'printf "ASIAEXAMPLE\\tsecret/key+1\\tsession-token\\n"\n'
+        )
+        (bin_dir / "aws").chmod(0o755)
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "AWS_DEPLOY_ROLE_ARN": "arn:aws:iam::111122223333:role/orders-api-deploy",
+            "AWS_ID_TOKEN": "id.token.jwt",
+            "CI_PROJECT_ID": "42",
+            "CI_PIPELINE_ID": "7",
+        }
+        script = f'{assume}\necho "$AWS_ACCESS_KEY_ID|$AWS_SECRET_ACCESS_KEY|$AWS_SESSION_TOKEN"'
+        out = run(["sh", "-ec", script], tmp_path, env).stdout
+        assert out.splitlines()[-1] == "ASIAEXAMPLE|secret/key+1|session-token"
+        args = (tmp_path / "aws-args").read_text().splitlines()
+        assert args[:2] == ["sts", "assume-role-with-web-identity"]
+        assert args[args.index("--role-arn") + 1] == env["AWS_DEPLOY_ROLE_ARN"]
+        assert args[args.index("--web-identity-token") + 1] == "id.token.jwt"
+        assert args[args.index("--role-session-name") + 1] == "gitlab-42-7"
     else:
         assert commands == [SAM_INSTALL, *DEPLOY_COMMANDS]
         names = [stage["name"] for stage in found["stages"]]
