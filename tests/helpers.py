@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -147,3 +148,169 @@ def sam_transform(template: dict, region: str) -> dict:
             del os.environ["AWS_DEFAULT_REGION"]
         else:
             os.environ["AWS_DEFAULT_REGION"] = previous
+# --- CI/CD pipelines ----------------------------------------------------------------------
+
+# The one pipeline file each CI provider renders (the post-gen hook removes the others).
+PIPELINE_FILES = {
+    "github-actions": ".github/workflows/deploy.yml",
+    "gitlab": ".gitlab-ci.yml",
+    "travis": ".travis.yml",
+}
+# check-jsonschema's bundled (vendored SchemaStore) schema for each file.
+PIPELINE_SCHEMAS = {
+    ".github/workflows/deploy.yml": "vendor.github-workflows",
+    ".github/dependabot.yml": "vendor.dependabot",
+    ".gitlab-ci.yml": "vendor.gitlab-ci",
+    ".travis.yml": "vendor.travis",
+}
+DEPLOY_COMMANDS = ["sam validate --lint", "sam build", "sam deploy"]
+# A full commit SHA and the version it is, e.g. `actions/checkout@<40 hex> # v7.0.1`.
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+# check-jsonschema 0.38.1 subclasses `click.ParamType[...]`, which needs click 8.2, while
+# aws-sam-cli 1.170.0 pins click 8.1.8 (python-jsonschema/check-jsonschema#719: the missing
+# lower bound). Until a release declares it, run its CLI with ParamType made subscriptable;
+# nothing else changes.
+_CHECK_JSONSCHEMA = (
+    "import sys, click\n"
+    "if not hasattr(click.ParamType, '__class_getitem__'):\n"
+    "    click.ParamType.__class_getitem__ = classmethod(lambda cls, item: cls)\n"
+    "from check_jsonschema import main\n"
+    "sys.exit(main())\n"
+)
+# Any attempt to reach the network fails fast: the validators must work offline.
+OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
+def offline_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in {"http_proxy", "https_proxy"}}
+    return {**env, **OFFLINE, "NO_PROXY": ""}
+
+
+def check_jsonschema(path: Path, schema: str) -> subprocess.CompletedProcess:
+    """Validate `path` with check-jsonschema's bundled `schema`, offline and uncached.
+    Returns the completed process (exit code 0 means valid); never raises on invalid."""
+    return subprocess.run(
+        [sys.executable, "-c", _CHECK_JSONSCHEMA, "--no-cache", "--builtin-schema", schema, path],
+        capture_output=True,
+        text=True,
+        env=offline_env(),
+        timeout=120,
+    )
+
+
+def pipeline_files(project: Path) -> list[str]:
+    """The CI files (pipelines and Dependabot) present in a rendered project."""
+    return [rel for rel in PIPELINE_SCHEMAS if (project / rel).is_file()]
+
+
+def check_pipeline_schema(project: Path) -> list[str]:
+    """Every CI file of a render validates against its SchemaStore schema; returns the files
+    checked."""
+    checked = pipeline_files(project)
+    for rel in checked:
+        result = check_jsonschema(project / rel, PIPELINE_SCHEMAS[rel])
+        assert result.returncode == 0, f"{rel}:\n{result.stdout}\n{result.stderr}"
+    return checked
+
+
+def zizmor_findings(*paths: Path, min_severity: str = "medium") -> list[dict]:
+    """zizmor's findings (offline, no ignore comments honoured) at `min_severity` or above.
+    Fails if zizmor could not audit an input (e.g. one that is not a valid workflow)."""
+    result = subprocess.run(
+        [
+            *(BIN / "zizmor", "--offline", "--no-ignores", "--strict-collection"),
+            *("--format", "json", "--min-severity", min_severity, *paths),
+        ],
+        capture_output=True,
+        text=True,
+        env=offline_env(),
+        timeout=120,
+    )
+    # 0: no findings; 10 + the highest severity: findings; anything else: zizmor failed.
+    assert result.returncode == 0 or 10 <= result.returncode <= 14, result.stderr
+    findings = json.loads(result.stdout)
+    assert (result.returncode == 0) == (findings == []), result.stderr
+    return findings
+
+
+def check_github_hardening(workflow: Path) -> None:
+    """The hardening zizmor does not check in full: every action pinned to a full commit SHA
+    with its version in a comment, persist-credentials off, timeouts, minimal permissions."""
+    text = workflow.read_text()
+    uses_lines = [line for line in text.splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    assert uses_lines, "no actions used"
+    for line in uses_lines:
+        assert PINNED_USES.match(line), f"not pinned to a commit SHA with its version: {line}"
+    data = load_yaml(workflow)
+    assert data["permissions"] in ({}, {"contents": "read"})
+    for name, job in data["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout"
+        assert "id-token" not in job.get("permissions", {}) or name == "deploy", name
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+            # No expressions in scripts: event data would be interpolated into the shell.
+            assert "${{" not in step.get("run", ""), f"expression in a run: script of {name}"
+
+
+def load_yaml(path: Path):
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def _as_list(value) -> list[str]:
+    if value is None or value == "skip":
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def pipeline_jobs(project: Path, provider: str) -> dict[str, dict]:
+    """The test and deploy jobs of a rendered pipeline, as {"test": job, "deploy": job} in the
+    provider's own shape."""
+    data = load_yaml(project / PIPELINE_FILES[provider])
+    if provider == "github-actions":
+        return {"test": data["jobs"]["test"], "deploy": data["jobs"]["deploy"]}
+    if provider == "gitlab":
+        image = data.get("default", {}).get("image")
+        return {name: {"image": image, **data[name]} for name in ("test", "deploy")}
+    jobs = {}
+    for job in data["jobs"]["include"]:
+        if job.get("stage") in ("test", "deploy"):
+            assert job["stage"] not in jobs, f"two {job['stage']} jobs"
+            jobs[job["stage"]] = job
+    return jobs
+
+
+def job_commands(job: dict, provider: str) -> list[str]:
+    """The shell commands a job runs, in order (setup actions excluded)."""
+    if provider == "github-actions":
+        return [step["run"] for step in job["steps"] if "run" in step]
+    if provider == "gitlab":
+        return _as_list(job.get("before_script")) + _as_list(job.get("script"))
+    return _as_list(job.get("install")) + _as_list(job.get("script"))
+
+
+def job_python(job: dict, provider: str) -> str:
+    """The Python version a job sets up."""
+    if provider == "github-actions":
+        (setup,) = [
+            s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")
+        ]
+        return setup["with"]["python-version"]
+    if provider == "gitlab":
+        match = re.fullmatch(r"python:(\d+\.\d+)(-slim)?", job["image"])
+        assert match, f"not an official Python image: {job['image']}"
+        return match.group(1)
+    return job["python"]
+
+
+def run_commands(commands: list[str], cwd: Path, venv: Path) -> None:
+    """Run pipeline commands the way a CI runner does (each in `bash -eo pipefail`), with the
+    venv's bin first on PATH so that `python`, `pip` and the tools are the venv's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    for command in commands:
+        run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd, env)

@@ -17,6 +17,7 @@ from tests.helpers import (
     BOOLEANS,
     CHOICES,
     CONTEXT,
+    PIPELINE_FILES,
     TEMPLATE,
     jinja_leftovers,
     load_cfn_yaml,
@@ -55,8 +56,34 @@ def check_api_type(project: Path, value: str) -> None:
         assert "REST API (stage `prod`)" in readme
 
 
+CI_README = {
+    "github-actions": "repository variable**, name `AWS_DEPLOY_ROLE_ARN`",
+    "gitlab": "`AWS_DEPLOY_ROLE_ARN`, value the ARN from step 2, with **Protect variable**",
+    "travis": "aws iam create-access-key --user-name fastapi-lambda-service-deploy",
+    "none": "No CI/CD pipeline was rendered",
+}
+
+
 def check_ci_provider(project: Path, value: str) -> None:
-    pass  # the CI/CD pipelines add their assertions here
+    """Exactly the chosen provider's pipeline file, none of the others, none for `none`;
+    Dependabot with GitHub Actions only; the README says how to set the pipeline up."""
+    pipelines = {rel for rel in PIPELINE_FILES.values() if (project / rel).exists()}
+    if value == "none":
+        assert pipelines == set()
+    else:
+        assert pipelines == {PIPELINE_FILES[value]}
+    if value == "github-actions":
+        assert sorted(p.name for p in (project / ".github").rglob("*") if p.is_file()) == [
+            "dependabot.yml",
+            "deploy.yml",
+        ]
+    else:
+        assert not (project / ".github").exists()
+    readme = (project / "README.md").read_text()
+    section = readme.split("## Continuous deployment", 1)[1]
+    assert " ".join(CI_README[value].split()) in " ".join(section.split())
+    for other in set(CI_README) - {value}:
+        assert " ".join(CI_README[other].split()) not in " ".join(section.split())
 
 
 def check_snapstart(project: Path, value: bool) -> None:
