@@ -148,6 +148,8 @@ def sam_transform(template: dict, region: str) -> dict:
             del os.environ["AWS_DEFAULT_REGION"]
         else:
             os.environ["AWS_DEFAULT_REGION"] = previous
+
+
 # --- CI/CD pipelines ----------------------------------------------------------------------
 
 # The one pipeline file each CI provider renders (the post-gen hook removes the others).
