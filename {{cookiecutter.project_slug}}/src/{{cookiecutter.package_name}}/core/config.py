@@ -8,7 +8,7 @@ would add about 18 ms to every cold start and 0.2 MB to the zipped artifact.
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -35,7 +35,7 @@ class Settings(BaseModel):
         return f"/{value}" if value else ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:
         """The settings given by `environ`, defaults for the rest."""
         names = (name for name in cls.model_fields if name.upper() in environ)
         return cls.model_validate({name: environ[name.upper()] for name in names})
