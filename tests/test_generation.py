@@ -153,7 +153,9 @@ def test_default_bake(bake, run_service_tests):
     assert "dev" in meta["optional-dependencies"]
 
     main = (project / "src" / DEFAULT_PACKAGE / "main.py").read_text()
-    assert 'handler = Mangum(app, lifespan="off")' in main
+    assert "handler = make_handler(app, base_path=settings.base_path)" in main
+    root_path = (project / "src" / DEFAULT_PACKAGE / "core" / "root_path.py").read_text()
+    assert 'Mangum(RootPath(app, base_path), lifespan="off")' in root_path
     assert "async def ping" in main
     example = project / "src" / DEFAULT_PACKAGE / "api" / "v1" / "endpoints" / "example.py"
     assert "async def multiply" in example.read_text()
@@ -166,7 +168,7 @@ def test_default_bake(bake, run_service_tests):
     ]
     assert all("==" in line for line in requirements), requirements
     names = {line.split("==")[0] for line in requirements}
-    assert {"fastapi", "mangum", "pydantic-settings"} <= names
+    assert {"fastapi", "mangum", "pydantic"} <= names
     assert not names & {"pytest", "ruff", "httpx", "httpx2", "uvicorn"}
     # Tests and tools stay outside the directory that ships to Lambda.
     assert not any(p.name.startswith("test") for p in (project / "src").rglob("*"))

@@ -7,10 +7,10 @@ module-level work cheap: no network calls, no eager loading of large data.
 import logging
 
 from fastapi import FastAPI
-from mangum import Mangum
 
 from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
 from {{ cookiecutter.package_name }}.core.config import get_settings
+from {{ cookiecutter.package_name }}.core.root_path import make_handler
 from {{ cookiecutter.package_name }}.models.health import Ping
 
 settings = get_settings()
@@ -26,6 +26,7 @@ async def ping() -> Ping:
     return Ping(ping="pong!")
 
 
-# lifespan="off": on Lambda, "auto" would run startup and shutdown on every
-# invocation. Do one-time setup at import time instead.
-handler = Mangum(app, lifespan="off")
+# Mangum with lifespan="off" (on Lambda, "auto" would run startup and shutdown on every
+# invocation: do one-time setup at import time instead), behind a thin wrapper that gives
+# the app the stage or base path it is served under (core/root_path.py).
+handler = make_handler(app, base_path=settings.base_path)

@@ -1,0 +1,184 @@
+"""`sam build` of a Python 3.11 render (src/Makefile via SAM's makefile build method),
+then the artifact: only runtime dependencies and the package, bytecode valid for the
+runtime with hash-based invalidation, and a handler that answers events printed by
+`sam local generate-event` in a fresh interpreter whose import path holds only the build
+output and the standard library, as on Lambda. One build per api_type (each downloads
+wheels from PyPI)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import marshal
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+from tests.helpers import BIN, TEMPLATE, run
+
+PACKAGE = "fastapi_lambda_service"
+ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
+NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx", "httpx2"}
+NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
+
+# Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays.
+INVOKE = """
+import json, sys
+artifact, events = sys.argv[1], json.load(open(sys.argv[2]))
+sys.path.insert(0, artifact)
+from fastapi_lambda_service.main import handler
+import fastapi, pydantic_core
+outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.startswith(artifact)]
+assert not outside and "site" not in sys.modules, (outside, sys.path)
+print(json.dumps({name: handler(event, None) for name, event in events.items()}))
+"""
+
+
+def sam(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return run([BIN / "sam", *args], cwd=cwd, env=env).stdout
+
+
+def generate(cwd: Path, *args: str) -> dict:
+    return json.loads(sam("local", "generate-event", *args, cwd=cwd))
+
+
+def build(tmp_path: Path, api_type: str) -> tuple[Path, Path]:
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={
+                "python_version": "3.11",
+                "architecture": ARCHITECTURE,
+                "api_type": api_type,
+            },
+        )
+    )
+    # What a developer's src/ holds after `pip install -e .` and a test run: none of it ships.
+    src = project / "src"
+    (src / f"{PACKAGE}.egg-info").mkdir()
+    (src / f"{PACKAGE}.egg-info" / "PKG-INFO").write_text("Name: x\n")
+    (src / PACKAGE / "__pycache__").mkdir()
+    (src / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").write_bytes(b"stale")
+    sam("build", cwd=project)
+    return project, project / ".aws-sam" / "build" / "ApiFunction"
+
+
+def assert_contents(project: Path, artifact: Path) -> None:
+    pins = [
+        line.split("==")
+        for line in (project / "src" / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    names = {p.name for p in artifact.iterdir()}
+    for name, version in pins:
+        assert f"{name.replace('-', '_')}-{version}.dist-info" in names, name
+    assert PACKAGE in names
+    dist_infos = {n for n in names if n.endswith(".dist-info")}
+    assert len(dist_infos) == len(pins), dist_infos  # nothing but the pinned dependencies
+    everything = {p.relative_to(artifact) for p in artifact.rglob("*")}
+    assert not [p for p in everything if p.parts[0] in NOT_SHIPPED]
+    assert not [p for p in everything if "egg-info" in str(p) or p.name in {"tests", "test"}]
+    assert not (artifact / "pydantic" / "v1").exists()  # pruned: see src/Makefile
+    assert not (artifact / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").exists()
+
+    sources = [p for p in artifact.rglob("*.py")]
+    assert len(sources) > 200
+    tag = sys.implementation.cache_tag  # the tests run on 3.11, the render's runtime
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        data = pyc.read_bytes()
+        assert data[:4] == importlib.util.MAGIC_NUMBER, pyc
+        assert int.from_bytes(data[4:8], "little") == 0b11, pyc  # hash-based, checked
+        assert data[8:16] == importlib.util.source_hash(source.read_bytes()), pyc
+    code = marshal.loads((artifact / PACKAGE / "__pycache__" / f"main.{tag}.pyc").read_bytes()[16:])
+    assert code.co_filename == f"/var/task/{PACKAGE}/main.py"  # tracebacks name Lambda's paths
+    for pyc in artifact.rglob("*.pyc"):
+        assert (pyc.parent.parent / f"{pyc.name.split('.')[0]}.py").exists(), pyc
+
+
+def invoke(artifact: Path, events: dict, tmp_path: Path) -> dict:
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    python = shutil.which("python3.11") or sys.executable
+    out = run([python, "-I", "-S", "-c", INVOKE, artifact, path], cwd=tmp_path).stdout
+    return json.loads(out)
+
+
+def body(response: dict) -> str:
+    assert response["statusCode"] == 200, response
+    if response.get("isBase64Encoded"):
+        return base64.b64decode(response["body"]).decode()
+    return response["body"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("api_type", ["http", "rest"])
+def test_sam_build_artifact(tmp_path, api_type):
+    project, artifact = build(tmp_path, api_type)
+    assert_contents(project, artifact)
+
+    example = ["--method", "POST", "--path", "api/v1/example", "--body", '{"a": 6, "b": 7}']
+    if api_type == "rest":
+        kind = ["apigateway", "aws-proxy", "--stage", "prod"]
+        events = {
+            "ping": generate(project, *kind, "--method", "GET", "--path", "ping", "--body", ""),
+            "docs": generate(project, *kind, "--method", "GET", "--path", "docs", "--body", ""),
+            "example": generate(project, *kind, *example),
+        }
+        events["openapi"] = json.loads(json.dumps(events["docs"]).replace("/docs", "/openapi.json"))
+    else:
+        kind = ["apigateway", "http-api-proxy"]
+        function_url = json.loads((project / "tests" / "events" / "function_url.json").read_text())
+        function_url.update(rawPath="/ping", rawQueryString="", body="")
+        function_url["requestContext"]["http"].update(method="GET", path="/ping")
+        events = {
+            "ping": generate(project, *kind, "--method", "GET", "--path", "ping", "--body", ""),
+            "docs": generate(project, *kind, "--method", "GET", "--path", "docs", "--body", ""),
+            "example": generate(project, *kind, *example),
+            "alb": generate(project, "alb", "request", "--method", "GET", "--path", "ping"),
+            "function_url": function_url,
+        }
+        events["openapi"] = json.loads(json.dumps(events["docs"]).replace("/docs", "/openapi.json"))
+        events["alb"].update(body="", isBase64Encoded=False)
+
+    # A client posting JSON says so; the generated events carry no Content-Type.
+    events["example"]["headers"]["Content-Type"] = "application/json"
+    if api_type == "rest":
+        events["example"]["multiValueHeaders"]["Content-Type"] = ["application/json"]
+    answers = invoke(artifact, events, tmp_path)
+    prefix = "/prod" if api_type == "rest" else ""
+    assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
+    assert json.loads(body(answers["example"])) == {"product": 42}
+    assert f"url: '{prefix}/openapi.json'" in body(answers["docs"])
+    spec = json.loads(body(answers["openapi"]))
+    assert spec.get("servers") == ([{"url": "/prod"}] if prefix else None)
+    for flavour in ("alb", "function_url"):
+        if flavour in answers:
+            assert json.loads(body(answers[flavour])) == {"ping": "pong!"}, flavour
+
+
+def test_makefile_cross_builds_for_the_lambda_platform(tmp_path):
+    """Without building: the default render (Python 3.13 on arm64) asks pip for aarch64
+    wheels of CPython 3.13, binary only, and compiles with the runtime's Python."""
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
+    env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact")}
+    env.pop("ARCHITECTURE", None)
+    dry_run = run(["make", "-n", "build-ApiFunction"], cwd=project / "src", env=env).stdout
+    assert "--platform manylinux2014_aarch64" in dry_run
+    assert "--implementation cp --python-version 3.13" in dry_run
+    assert "--only-binary=:all:" in dry_run
+    assert "python3.13 -m compileall" in dry_run
+    assert "--invalidation-mode checked-hash" in dry_run
+    x86 = run(["make", "-n", "build-ApiFunction", "ARCHITECTURE=x86_64"], project / "src", env)
+    assert "--platform manylinux2014_x86_64" in x86.stdout
+    template = (project / "template.yml").read_text()
+    assert "BuildMethod: makefile" in template

@@ -1,0 +1,108 @@
+"""The Lambda handler answers every HTTP event source: REST API (payload 1.0, with a
+stage), HTTP API (payload 2.0, `$default` or a named stage), function URLs and ALB (both
+header modes); and the app knows the prefix it is served under (core/root_path.py)."""
+
+import json
+
+import pytest
+
+from {{ cookiecutter.package_name }}.core.config import Settings
+from {{ cookiecutter.package_name }}.core.root_path import make_handler
+from {{ cookiecutter.package_name }}.main import app, handler
+from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, event, read
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_every_flavour_answers(flavour, lambda_context):
+    status, headers, _, body = read(handler(event(flavour, "GET", "/ping"), lambda_context))
+    assert (status, json.loads(body)) == (200, {"ping": "pong!"})
+    assert headers["content-type"] == ["application/json"]
+
+    post = event(flavour, "POST", "/api/v1/example", body={"a": 6, "b": 7})
+    status, _, _, body = read(handler(post, lambda_context))
+    assert (status, json.loads(body)) == (200, {"product": 42})
+
+
+def docs_and_spec(handler_, flavour, prefix_in_url, **kwargs):
+    docs = read(handler_(event(flavour, "GET", "/docs", **kwargs), None))
+    spec = read(handler_(event(flavour, "GET", "/openapi.json", **kwargs), None))
+    assert docs[0] == spec[0] == 200
+    return docs[3].decode(), json.loads(spec[3])
+
+
+def test_rest_stage_prefixes_docs_spec_and_redirects():
+    html, spec = docs_and_spec(handler, "rest", "/prod")
+    assert "url: '/prod/openapi.json'" in html
+    assert spec["servers"] == [{"url": "/prod"}]
+    # redirect_slashes: /prod/ping/ -> /prod/ping, on the host the client called
+    status, headers, _, _ = read(handler(event("rest", "GET", "/ping/"), None))
+    assert status == 307
+    assert headers["location"] == [f"https://{EXECUTE_API_HOST}/prod/ping"]
+
+
+def test_other_stage_names_too():
+    html, spec = docs_and_spec(handler, "rest", "/v2", stage="v2")
+    assert "url: '/v2/openapi.json'" in html
+    assert spec["servers"] == [{"url": "/v2"}]
+
+
+@pytest.mark.parametrize("flavour", ["http", "function_url", "alb", "alb_multi"])
+def test_no_prefix_without_a_stage_in_the_url(flavour):
+    html, spec = docs_and_spec(handler, flavour, "")
+    assert "url: '/openapi.json'" in html
+    assert "servers" not in spec
+
+
+def test_http_api_named_stage_keeps_the_stage_in_the_path():
+    html, spec = docs_and_spec(handler, "http", "/beta", stage="beta")
+    assert "url: '/beta/openapi.json'" in html
+    assert spec["servers"] == [{"url": "/beta"}]
+    status, _, _, body = read(handler(event("http", "GET", "/ping", stage="beta"), None))
+    assert (status, json.loads(body)) == (200, {"ping": "pong!"})
+
+
+def test_custom_domain_without_base_path_has_no_stage_prefix():
+    """Through a custom domain the URL holds no stage, although the event names one."""
+    custom = {"host": "api.example.com"}
+    html, spec = docs_and_spec(handler, "rest", "", **custom)
+    assert "url: '/openapi.json'" in html
+    assert "servers" not in spec
+
+
+@pytest.mark.parametrize("flavour", ["rest", "http"])
+@pytest.mark.parametrize("path_has_base", [True, False])
+def test_custom_domain_base_path_from_configuration(flavour, path_has_base):
+    base_handler = make_handler(app, base_path=Settings(base_path="billing/").base_path)
+    prefix = "/billing" if path_has_base else ""
+    custom = {"host": "api.example.com"}
+    html, spec = docs_and_spec(base_handler, flavour, "/billing", **custom)
+    assert "url: '/billing/openapi.json'" in html
+    assert spec["servers"] == [{"url": "/billing"}]
+    ping = event(flavour, "GET", f"{prefix}/ping", **custom)
+    status, _, _, body = read(base_handler(ping, None))
+    assert (status, json.loads(body)) == (200, {"ping": "pong!"})
+    status, headers, _, _ = read(
+        base_handler(event(flavour, "GET", f"{prefix}/ping/", **custom), None)
+    )
+    assert status == 307
+    assert headers["location"] == ["https://api.example.com/billing/ping"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, ""),
+        ({"BASE_PATH": "/"}, ""),
+        ({"BASE_PATH": "api"}, "/api"),
+        ({"BASE_PATH": "/a/b/"}, "/a/b"),
+    ],
+)
+def test_base_path_setting(environ, expected):
+    assert Settings.from_env(environ).base_path == expected
+
+
+def test_settings_from_environment():
+    settings = Settings.from_env({"LOG_LEVEL": "DEBUG", "TITLE": "x", "UNRELATED": "1"})
+    assert (settings.log_level, settings.title, settings.api_prefix) == ("DEBUG", "x", "/api/v1")
+    with pytest.raises(ValueError, match="log_level"):
+        Settings.from_env({"LOG_LEVEL": "LOUD"})
