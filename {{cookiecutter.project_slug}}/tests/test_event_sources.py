@@ -97,12 +97,19 @@ def test_custom_domain_base_path_from_configuration(flavour, path_has_base):
         ({"BASE_PATH": "/a/b/"}, "/a/b"),
     ],
 )
-def test_base_path_setting(environ, expected):
-    assert Settings.from_env(environ).base_path == expected
+def test_base_path_setting(monkeypatch, environ, expected):
+    monkeypatch.delenv("BASE_PATH", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).base_path == expected
 
 
-def test_settings_from_environment():
-    settings = Settings.from_env({"LOG_LEVEL": "DEBUG", "TITLE": "x", "UNRELATED": "1"})
+def test_settings_from_environment(monkeypatch):
+    for name, value in {"LOG_LEVEL": "DEBUG", "TITLE": "x", "UNRELATED": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("API_PREFIX", raising=False)
+    settings = Settings(_env_file=None)
     assert (settings.log_level, settings.title, settings.api_prefix) == ("DEBUG", "x", "/api/v1")
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
     with pytest.raises(ValueError, match="log_level"):
-        Settings.from_env({"LOG_LEVEL": "LOUD"})
+        Settings(_env_file=None)

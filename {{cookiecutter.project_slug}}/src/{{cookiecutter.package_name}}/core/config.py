@@ -1,23 +1,17 @@
-"""Typed settings, read from environment variables.
+"""Typed settings, read from the environment (and a local `.env` file)."""
 
-Plain pydantic rather than pydantic-settings: the settings are a few strings from the
-environment (set by template.yml on Lambda), and pydantic-settings with python-dotenv
-would add about 18 ms to every cold start and 0.2 MB to the zipped artifact.
-"""
-
-import os
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Service settings. Each field can be set with an environment variable of
     the same name in upper case, e.g. ``LOG_LEVEL=DEBUG``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     title: str = {{ cookiecutter.__project_name_py }}
     api_prefix: str = "/api/v1"
@@ -34,14 +28,8 @@ class Settings(BaseModel):
         value = value.strip().strip("/")
         return f"/{value}" if value else ""
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:
-        """The settings given by `environ`, defaults for the rest."""
-        names = (name for name in cls.model_fields if name.upper() in environ)
-        return cls.model_validate({name: environ[name.upper()] for name in names})
-
 
 @lru_cache
 def get_settings() -> Settings:
     """Return the settings, read once per process."""
-    return Settings.from_env()
+    return Settings()
