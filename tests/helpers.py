@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -55,3 +56,23 @@ def ruff(project: Path) -> None:
     """The rendered project must be ruff-clean under its own configuration."""
     run([BIN / "ruff", "check", "--no-cache", "."], cwd=project)
     run([BIN / "ruff", "format", "--no-cache", "--check", "."], cwd=project)
+
+
+def service_tests(project: Path, python: Path):
+    """Run a rendered project's own test suite (`pytest`, as its README says) with `python`,
+    the interpreter of a venv that has the service's dependencies (the `service_python`
+    fixture), and the project's own `src/` first on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    assert " passed" in result.stdout, result.stdout
+    return result
+
+
+def lint_rendered(project: Path, python: Path) -> None:
+    """Everything a render must pass: no leftover Jinja, ruff under the project's own
+    configuration, and the project's own test suite (run with `python`, see
+    `service_tests`)."""
+    assert jinja_leftovers(project) == []
+    ruff(project)
+    service_tests(project, python)
