@@ -32,12 +32,9 @@ def render_preset(name: str, tmp_path: Path) -> Path:
     HOME points into tmp_path so that cookiecutter's replay file stays out of the real one."""
     out = tmp_path / "out"
     env = {**os.environ, "HOME": str(tmp_path / "home")}
-    run(
-        [BIN / "cookiecutter", "--no-input", "--config-file", f"presets/{name}.yaml"]
-        + ["--output-dir", out, "."],
-        cwd=TEMPLATE,
-        env=env,
-    )
+    config = f"presets/{name}.yaml"
+    cmd = [BIN / "cookiecutter", "--no-input", "--config-file", config, "--output-dir", out, "."]
+    run(cmd, cwd=TEMPLATE, env=env)
     (project,) = out.iterdir()
     return project
 
