@@ -229,3 +229,13 @@ def test_plain_cookiecutter_service_links_with_its_recorded_answers(tmp_path, en
     assert (project / ".travis.yml").read_text().endswith("# changed by the template\n")
     assert not (project / ".github").exists()
     assert recorded(project)["template_version"] == NEXT_VERSION
+
+    # An answer changed later, as the rendered README says: the pipeline files follow.
+    commit_all(project, "update from the template")
+    switch = json.dumps({"ci_provider": "github-actions"})
+    ok(cruft(project, env, "update", "--skip-apply-ask", "--variables-to-update", switch))
+    assert not list(project.rglob("*.rej"))
+    assert not (project / ".travis.yml").exists()
+    assert (project / ".github" / "workflows" / "deploy.yml").is_file()
+    assert recorded(project)["default_context"]["ci_provider"] == "github-actions"
+    assert recorded(project)["default_context"]["snapstart"] is True
