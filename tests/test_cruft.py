@@ -19,8 +19,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.helpers import BIN, CONTEXT, TEMPLATE, jinja_leftovers, run
+from tests.helpers import BIN, CONTEXT, TEMPLATE, jinja_leftovers, rendered_files, run
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +113,37 @@ def recorded(project: Path) -> dict:
 def changed_paths(project: Path) -> set[str]:
     status = git(project, "status", "--porcelain", "--untracked-files=all").stdout
     return {line[3:] for line in status.splitlines()}
+
+
+def test_recorded_answers_render_the_same_service(tmp_path, env):
+    """`.cookiecutter.json` is JSON and a cookiecutter config file (YAML) with the same
+    content, even for free text that needs escaping, and it renders the same service again:
+    the basis of the plain-cookiecutter diff and of `cruft link --config-file`."""
+    name = 'Quote "me" \\ ünïcode 😀 👩\u200d💻: #1 ${X} <b>&\tend'
+    answers = [f"project_name={name}", f"description={name}", "project_slug=odd"]
+    answers += ["api_type=rest", "snapstart=yes", "license=BSD-3-Clause", "timeout=20"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    run(
+        [BIN / "cookiecutter", "--no-input", "--output-dir", first, TEMPLATE, *answers],
+        TEMPLATE,
+        env,
+    )
+    record = first / "odd" / ".cookiecutter.json"
+    text = record.read_text()
+    assert "😀" in text  # readable, not escaped
+    assert json.loads(text) == yaml.safe_load(text)
+    context = json.loads(text)["default_context"]
+    assert context["project_name"] == context["description"] == name
+    assert context["snapstart"] is True
+    assert context["timeout"] == "20"
+    assert list(context) == [key for key in CONTEXT if not key.startswith("_")]
+
+    again = ["--no-input", "--config-file", record, "--output-dir", second, TEMPLATE]
+    run([BIN / "cookiecutter", *again], TEMPLATE, env)
+    files = [path.relative_to(first) for path in rendered_files(first)]
+    assert files == [path.relative_to(second) for path in rendered_files(second)]
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
 
 ANSWERS = {"project_name": "Round Trip", "ci_provider": "gitlab", "api_type": "rest"}
