@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 SLUG_DIR = "{{cookiecutter.project_slug}}"
 VERSION = CONTEXT["_template_version"]
 NEXT_VERSION = "99.0.0"
+LOCAL_ONLY = [".git", ".venv", "rendered", "__pycache__", "*.pyc", ".*_cache", ".hypothesis"]
 GIT_IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
 
 # Files of the CI providers that a gitlab service must not have. The post-gen hook removes
@@ -67,14 +68,12 @@ def env(tmp_path) -> dict:
 
 @pytest.fixture
 def template_repo(tmp_path) -> Path:
-    """A git copy of the template (cookiecutter.json, hooks, the project directory) whose
-    first commit is tagged as the current release, v<_template_version>."""
+    """A git copy of the template, without the checkout's own git data, virtual environment,
+    renders and caches, whose first commit is tagged as the current release,
+    v<_template_version>."""
     repo = tmp_path / "template"
-    repo.mkdir()
-    shutil.copy(TEMPLATE / "cookiecutter.json", repo)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(TEMPLATE / "hooks", repo / "hooks", ignore=ignore)
-    shutil.copytree(TEMPLATE / SLUG_DIR, repo / SLUG_DIR, ignore=ignore)
+    ignore = shutil.ignore_patterns(*LOCAL_ONLY)
+    shutil.copytree(TEMPLATE, repo, ignore=ignore)
     for rel in REMOVED_FOR_GITLAB:
         path = repo / SLUG_DIR / rel
         if not path.exists():
