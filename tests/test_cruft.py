@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cookiecutter.environment import StrictEnvironment
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import BIN, CONTEXT, TEMPLATE, jinja_leftovers, rendered_files, run
 
@@ -112,6 +115,31 @@ def recorded(project: Path) -> dict:
 def changed_paths(project: Path) -> set[str]:
     status = git(project, "status", "--porcelain", "--untracked-files=all").stdout
     return {line[3:] for line in status.splitlines()}
+
+
+RECORD_TEMPLATE = (TEMPLATE / SLUG_DIR / ".cookiecutter.json").read_text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",))))
+@example(text='a\tb "c" \\ d\x00\x1f\x7f\x85\xa0\u2028\u2029\ufeff\ufffe\uffff 😀 👩\u200d💻')
+@example(text="  leading and trailing spaces  ")
+def test_recorded_answers_are_exact_as_json_and_yaml(text):
+    """Whatever a string answer holds (control characters, line separators, quotes,
+    backslashes, emoji), `.cookiecutter.json` is valid JSON and reads the same as YAML."""
+    answers = {
+        key: value[0] if isinstance(value, list) else value
+        for key, value in CONTEXT.items()
+        if not key.startswith("_")
+    }
+    answers.update(project_name=text, description=text, author_name=text, project_slug=text)
+    context = {"cookiecutter": {**answers, "_template_version": VERSION}}
+    env = StrictEnvironment(context=context, keep_trailing_newline=True)
+    rendered = env.from_string(RECORD_TEMPLATE).render(**context)
+    record = json.loads(rendered)
+    assert yaml.safe_load(rendered) == record
+    assert record["default_context"] == answers
+    assert record["template_version"] == VERSION
 
 
 def test_recorded_answers_render_the_same_service(tmp_path, env):
