@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE, run
+from tests.helpers import TEMPLATE, run, service_tests
 
 # Nothing in this suite may call AWS: keep SAM CLI's telemetry off.
 os.environ["SAM_CLI_TELEMETRY"] = "0"
@@ -58,8 +58,6 @@ def run_service_tests(service_python):
     """Run a rendered project's own test suite, as its README says (`pytest`)."""
 
     def _run(project: Path):
-        env = {**os.environ, "PYTHONPATH": str(project / "src")}
-        env.pop("PYTEST_XDIST_WORKER", None)
-        return run([service_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+        return service_tests(project, service_python)
 
     return _run

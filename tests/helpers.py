@@ -316,3 +316,35 @@ def run_commands(commands: list[str], cwd: Path, venv: Path) -> None:
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
     for command in commands:
         run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd, env)
+
+
+def service_tests(project: Path, python: Path):
+    """Run a rendered project's own test suite (`pytest`, as its README says) with `python`,
+    the interpreter of a venv that has the service's dependencies (the `service_python`
+    fixture), and the project's own `src/` first on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    assert " passed" in result.stdout, result.stdout
+    return result
+
+
+def lint_rendered(project: Path, python: Path) -> None:
+    """Everything a render must pass: no leftover Jinja, ruff under the project's own
+    configuration, cfn-lint on both CloudFormation templates (every finding counts),
+    parliament on the deploy policy, the CI file against its SchemaStore schema (and
+    zizmor on a GitHub workflow), and the project's own test suite (run with `python`, see
+    `service_tests`)."""
+    assert jinja_leftovers(project) == []
+    ruff(project)
+    region = json.loads((project / ".cookiecutter.json").read_text())["default_context"][
+        "aws_region"
+    ]
+    findings = cfn_lint(project / "template.yml", region)
+    findings += cfn_lint(project / "infra" / "bootstrap.yml", region)
+    assert findings == []
+    assert parliament_findings((project / "iam" / "deploy-policy.json").read_text()) == []
+    for rel in check_pipeline_schema(project):
+        if rel.startswith(".github/workflows/"):
+            assert zizmor_findings(project / rel) == []
+    service_tests(project, python)
