@@ -131,8 +131,10 @@ SERVICE_IMPORTS = {
     "typing-inspection": {"typing_inspection"},
     # dev extra
     "httpx2": {"httpx", "httpx2", "httpcore"},
+    "hypothesis": {"hypothesis"},
     "pytest": {"pytest", "_pytest", "pluggy"},
     "ruff": {"ruff"},
+    "schemathesis": {"schemathesis"},
     "uvicorn": {"uvicorn"},
 }
 # The service's own top-level names, and the Lambda runtime's bootstrap modules.
