@@ -309,18 +309,25 @@ def check_aws_region(answers: dict) -> list[Problem]:
 IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 
 
-def check_lambda_role_name(answers: dict) -> list[Problem]:
-    value = _text(answers, "lambda_role_name")
-    if IAM_NAME.fullmatch(value) and len(value) <= IAM_NAME_MAX:
+def _name_rule(
+    answers: dict, field: str, pattern: re.Pattern, max_len: int, rule: str, example: str
+) -> list[Problem]:
+    """A name made of `pattern`'s characters, at most `max_len` long."""
+    value = _text(answers, field)
+    if pattern.fullmatch(value) and len(value) <= max_len:
         return []
-    return [
-        Problem(
-            "lambda_role_name",
-            value,
-            f"IAM role name: 1 to {IAM_NAME_MAX} letters, digits and +=,.@_-",
-            f"{_slug(answers)[:SLUG_MAX]}{ROLE_DEFAULT_SUFFIX}",
-        )
-    ]
+    return [Problem(field, value, rule, example)]
+
+
+def check_lambda_role_name(answers: dict) -> list[Problem]:
+    return _name_rule(
+        answers,
+        "lambda_role_name",
+        IAM_NAME,
+        IAM_NAME_MAX,
+        f"IAM role name: 1 to {IAM_NAME_MAX} letters, digits and +=,.@_-",
+        f"{_slug(answers)[:SLUG_MAX]}{ROLE_DEFAULT_SUFFIX}",
+    )
 
 
 STACK = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -346,38 +353,30 @@ def check_stack_name(answers: dict) -> list[Problem]:
     ]
 
 
-FUNCTION = re.compile(r"[A-Za-z0-9_-]+")
+# Lambda function names and API Gateway stage names share one alphabet.
+LETTERS_DIGITS_HYPHENS_UNDERSCORES = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def check_function_name(answers: dict) -> list[Problem]:
-    value = _text(answers, "function_name")
-    if FUNCTION.fullmatch(value) and len(value) <= FUNCTION_MAX:
-        return []
-    return [
-        Problem(
-            "function_name",
-            value,
-            f"Lambda function name: 1 to {FUNCTION_MAX} letters, digits, hyphens, underscores",
-            _slug(answers)[:SLUG_MAX],
-        )
-    ]
-
-
-STAGE = re.compile(r"[A-Za-z0-9_-]+")
+    return _name_rule(
+        answers,
+        "function_name",
+        LETTERS_DIGITS_HYPHENS_UNDERSCORES,
+        FUNCTION_MAX,
+        f"Lambda function name: 1 to {FUNCTION_MAX} letters, digits, hyphens, underscores",
+        _slug(answers)[:SLUG_MAX],
+    )
 
 
 def check_stage_name(answers: dict) -> list[Problem]:
-    value = _text(answers, "stage_name")
-    if STAGE.fullmatch(value) and len(value) <= STAGE_MAX:
-        return []
-    return [
-        Problem(
-            "stage_name",
-            value,
-            f"API Gateway stage name: 1 to {STAGE_MAX} letters, digits, hyphens, underscores",
-            "prod",
-        )
-    ]
+    return _name_rule(
+        answers,
+        "stage_name",
+        LETTERS_DIGITS_HYPHENS_UNDERSCORES,
+        STAGE_MAX,
+        f"API Gateway stage name: 1 to {STAGE_MAX} letters, digits, hyphens, underscores",
+        "prod",
+    )
 
 
 def _integer(value: object) -> int | None:
