@@ -254,6 +254,8 @@ def test_deploy_job(bake, tmp_path, provider):
         assert '--role-arn "$AWS_DEPLOY_ROLE_ARN"' in assume
         assert '--web-identity-token "$AWS_ID_TOKEN"' in assume
         assert deploy["id_tokens"] == {"AWS_ID_TOKEN": {"aud": "sts.amazonaws.com"}}
+        # `sam build` runs src/Makefile: the -slim images have no make, the full ones do.
+        assert deploy["image"] == "python:3.12"
         assert deploy["needs"] == ["test"]
         assert found["stages"].index("test") < found["stages"].index("deploy")
         assert found["deploy"] == [
