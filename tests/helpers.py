@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -26,6 +27,17 @@ BIN = Path(sys.executable).parent
 
 def rendered_files(project: Path) -> list[Path]:
     return sorted(p for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts)
+
+
+def settings_title(project: Path, package: str):
+    """The default `title` of the rendered Settings, read from the source with `ast`."""
+    config = ast.parse((project / "src" / package / "core" / "config.py").read_text())
+    (title,) = [
+        node.value
+        for node in ast.walk(config)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "title"
+    ]
+    return ast.literal_eval(title)
 
 
 def jinja_leftovers(project: Path) -> list[str]:

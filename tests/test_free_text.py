@@ -7,7 +7,6 @@ README must show it as typed, and the render stays ruff-clean."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -21,7 +20,7 @@ from markdown_it import MarkdownIt
 
 from hooks.post_gen_project import SKIP_CFN_LINT, load_yaml
 from hooks.pre_gen_project import check_free_text
-from tests.helpers import BIN, TEMPLATE, rendered_files
+from tests.helpers import BIN, TEMPLATE, rendered_files, settings_title
 
 SPECIALS = [
     *"\"'\\:#${}<>&*_`[]|~!-+=.()@%/\t ",
@@ -96,13 +95,7 @@ def check_render(project: Path, name: str, description: str, author: str) -> Non
     # The SAM template keeps free text out (a `${...}` in it would read as a substitution
     # to cfn-lint, E1029): its Description is built from the slug alone.
     assert parsed["template.yml"]["Description"].startswith("svc: ")
-    config = ast.parse((project / "src" / "svc" / "core" / "config.py").read_text())
-    (title,) = [
-        node.value
-        for node in ast.walk(config)
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "title"
-    ]
-    assert ast.literal_eval(title) == name
+    assert settings_title(project, "svc") == name
     assert author in (project / "LICENSE").read_text()
 
     # The README shows the text as typed: a heading, then the description's paragraph.

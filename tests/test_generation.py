@@ -4,7 +4,6 @@ that option, leftover Jinja, ruff, and the rendered project's own test suite."""
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from tests.helpers import (
     jinja_leftovers,
     load_cfn_yaml,
     ruff,
+    settings_title,
 )
 
 DEFAULT_SLUG = "fastapi-lambda-service"
@@ -197,13 +197,7 @@ def test_free_text_reaches_python_and_toml(bake, run_service_tests):
     meta = pyproject(project)["project"]
     assert meta["description"] == name
     assert meta["authors"][0]["name"] == name
-    config = ast.parse((project / "src" / "odd" / "core" / "config.py").read_text())
-    (title,) = [
-        node.value
-        for node in ast.walk(config)
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "title"
-    ]
-    assert ast.literal_eval(title) == name
+    assert settings_title(project, "odd") == name
     ruff(project)
     run_service_tests(project)
 
