@@ -214,24 +214,31 @@ def check_free_text(answers: dict) -> list[Problem]:
     return problems
 
 
+def _name_rule(
+    answers: dict, field: str, pattern: re.Pattern, max_len: int, rule: str, example: str
+) -> list[Problem]:
+    """A name made of `pattern`'s characters, at most `max_len` long."""
+    value = _text(answers, field)
+    if pattern.fullmatch(value) and len(value) <= max_len:
+        return []
+    return [Problem(field, value, rule, example)]
+
+
 SLUG = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 
 
 def check_project_slug(answers: dict) -> list[Problem]:
-    value = _text(answers, "project_slug")
-    if SLUG.fullmatch(value) and len(value) <= SLUG_MAX:
-        return []
-    return [
-        Problem(
-            "project_slug",
-            value,
-            "lowercase letters, digits and hyphens, starting with a letter and ending with a "
-            f"letter or digit, at most {SLUG_MAX} characters (so that the default bucket "
-            f"<slug>{BUCKET_DEFAULT_INFIX}<region> fits S3's {BUCKET_MAX} in every region, and "
-            "the default role, stack and function names fit too)",
-            "orders-api",
-        )
-    ]
+    return _name_rule(
+        answers,
+        "project_slug",
+        SLUG,
+        SLUG_MAX,
+        "lowercase letters, digits and hyphens, starting with a letter and ending with a "
+        f"letter or digit, at most {SLUG_MAX} characters (so that the default bucket "
+        f"<slug>{BUCKET_DEFAULT_INFIX}<region> fits S3's {BUCKET_MAX} in every region, and "
+        "the default role, stack and function names fit too)",
+        "orders-api",
+    )
 
 
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -309,16 +316,6 @@ def check_aws_region(answers: dict) -> list[Problem]:
 IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 
 
-def _name_rule(
-    answers: dict, field: str, pattern: re.Pattern, max_len: int, rule: str, example: str
-) -> list[Problem]:
-    """A name made of `pattern`'s characters, at most `max_len` long."""
-    value = _text(answers, field)
-    if pattern.fullmatch(value) and len(value) <= max_len:
-        return []
-    return [Problem(field, value, rule, example)]
-
-
 def check_lambda_role_name(answers: dict) -> list[Problem]:
     return _name_rule(
         answers,
@@ -334,23 +331,20 @@ STACK = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
 def check_stack_name(answers: dict) -> list[Problem]:
-    value = _text(answers, "stack_name")
     ci = _text(answers, "ci_provider")
     limit, why = STACK_MAX - len(BOOTSTRAP_SUFFIX), f"its bootstrap stack <stack>{BOOTSTRAP_SUFFIX}"
     if ci != "none":
         limit = IAM_NAME_MAX - len(DEPLOY_SUFFIX)
         why = f"the CI's IAM role or user <stack>{DEPLOY_SUFFIX} (IAM names: {IAM_NAME_MAX})"
-    if STACK.fullmatch(value) and len(value) <= limit:
-        return []
-    return [
-        Problem(
-            "stack_name",
-            value,
-            "CloudFormation stack name: a letter, then letters, digits and hyphens; at most "
-            f"{limit} characters, so that {why} stays valid",
-            _slug(answers)[:SLUG_MAX],
-        )
-    ]
+    return _name_rule(
+        answers,
+        "stack_name",
+        STACK,
+        limit,
+        "CloudFormation stack name: a letter, then letters, digits and hyphens; at most "
+        f"{limit} characters, so that {why} stays valid",
+        _slug(answers)[:SLUG_MAX],
+    )
 
 
 # Lambda function names and API Gateway stage names share one alphabet.
