@@ -101,12 +101,25 @@ BUCKET_DEFAULT_INFIX = "-artifacts-"  # <slug>-artifacts-<region>
 ROLE_DEFAULT_SUFFIX = "-lambda-role"  # <slug>-lambda-role
 DEPLOY_SUFFIX = "-deploy"  # <stack_name>-deploy: the CI role (OIDC) or user (travis)
 BOOTSTRAP_SUFFIX = "-bootstrap"  # <stack_name>-bootstrap: the bootstrap stack
+# Canary deployments: the bootstrap's CodeDeploy service role <stack>-codedeploy and the
+# pre-traffic hook's role <stack>-pre-traffic; the hook function <function>-pre-traffic.
+CODEDEPLOY_SUFFIX = "-codedeploy"
+PRE_TRAFFIC_SUFFIX = "-pre-traffic"
+# environments=staging-production: every per-environment name (stack, function, roles) ends
+# in -staging or -production; the longest suffix bounds them.
+ENVIRONMENTS = {"single": ("",), "staging-production": ("-staging", "-production")}
+DEPLOYMENT_STRATEGIES = ("canary", "all-at-once")
+LONGEST_ENV_SUFFIX = max(len(s) for suffixes in ENVIRONMENTS.values() for s in suffixes)
 
 # The slug's limit: every default derived from it must stay valid in every region.
 SLUG_MAX = min(
     BUCKET_MAX - len(BUCKET_DEFAULT_INFIX) - LONGEST_REGION,  # 63 - 11 - 14 = 38
     IAM_NAME_MAX - len(ROLE_DEFAULT_SUFFIX),  # lambda role: 52
     IAM_NAME_MAX - len(DEPLOY_SUFFIX),  # deploy role/user of the default stack: 57
+    # the longest per-environment role of the default stack: <slug>-production-pre-traffic
+    IAM_NAME_MAX - LONGEST_ENV_SUFFIX - len(PRE_TRAFFIC_SUFFIX),  # 41
+    IAM_NAME_MAX - LONGEST_ENV_SUFFIX - len(ROLE_DEFAULT_SUFFIX),  # lambda role: 41
+    FUNCTION_MAX - LONGEST_ENV_SUFFIX - len(PRE_TRAFFIC_SUFFIX),  # hook function: 41
     STACK_MAX - len(BOOTSTRAP_SUFFIX),  # bootstrap stack of the default stack: 118
     FUNCTION_MAX,  # default function name: 64
 )
@@ -182,6 +195,15 @@ def _bool(value: object) -> bool:
 
 def _slug(answers: dict) -> str:
     return _text(answers, "project_slug") or "my-service"
+
+
+def _env_suffix(answers: dict) -> str:
+    """The longest environment suffix the answers' per-environment names receive."""
+    return max(ENVIRONMENTS.get(_text(answers, "environments"), ("",)), key=len)
+
+
+def _canary(answers: dict) -> bool:
+    return _text(answers, "deployment_strategy") == "canary"
 
 
 # --- rules ---------------------------------------------------------------------------------
@@ -317,12 +339,15 @@ IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 
 
 def check_lambda_role_name(answers: dict) -> list[Problem]:
+    env = _env_suffix(answers)
+    limit = IAM_NAME_MAX - len(env)
+    why = f", so that <role>{env} fits {IAM_NAME_MAX}" if env else ""
     return _name_rule(
         answers,
         "lambda_role_name",
         IAM_NAME,
-        IAM_NAME_MAX,
-        f"IAM role name: 1 to {IAM_NAME_MAX} letters, digits and +=,.@_-",
+        limit,
+        f"IAM role name: 1 to {limit} letters, digits and +=,.@_-{why}",
         f"{_slug(answers)[:SLUG_MAX]}{ROLE_DEFAULT_SUFFIX}",
     )
 
@@ -331,11 +356,17 @@ STACK = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
 def check_stack_name(answers: dict) -> list[Problem]:
+    """The stack name prefixes the bootstrap stack and, per environment, the bootstrap's
+    IAM roles: the longest of those names must fit."""
     ci = _text(answers, "ci_provider")
+    env = _env_suffix(answers)
     limit, why = STACK_MAX - len(BOOTSTRAP_SUFFIX), f"its bootstrap stack <stack>{BOOTSTRAP_SUFFIX}"
-    if ci != "none":
-        limit = IAM_NAME_MAX - len(DEPLOY_SUFFIX)
-        why = f"the CI's IAM role or user <stack>{DEPLOY_SUFFIX} (IAM names: {IAM_NAME_MAX})"
+    iam_suffixes = [DEPLOY_SUFFIX] if ci != "none" else []
+    iam_suffixes += [CODEDEPLOY_SUFFIX, PRE_TRAFFIC_SUFFIX] if _canary(answers) else []
+    if iam_suffixes:
+        longest = env + max(iam_suffixes, key=len)
+        limit = IAM_NAME_MAX - len(longest)
+        why = f"the bootstrap's IAM role <stack>{longest} (IAM names: {IAM_NAME_MAX})"
     return _name_rule(
         answers,
         "stack_name",
@@ -352,12 +383,16 @@ LETTERS_DIGITS_HYPHENS_UNDERSCORES = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def check_function_name(answers: dict) -> list[Problem]:
+    env = _env_suffix(answers)
+    longest = env + (PRE_TRAFFIC_SUFFIX if _canary(answers) else "")
+    limit = FUNCTION_MAX - len(longest)
+    why = f", so that <function>{longest} fits {FUNCTION_MAX}" if longest else ""
     return _name_rule(
         answers,
         "function_name",
         LETTERS_DIGITS_HYPHENS_UNDERSCORES,
-        FUNCTION_MAX,
-        f"Lambda function name: 1 to {FUNCTION_MAX} letters, digits, hyphens, underscores",
+        limit,
+        f"Lambda function name: 1 to {limit} letters, digits, hyphens, underscores{why}",
         _slug(answers)[:SLUG_MAX],
     )
 
@@ -461,6 +496,37 @@ def check_author_email(answers: dict) -> list[Problem]:
     ]
 
 
+def check_alarm_email(answers: dict) -> list[Problem]:
+    """The alarms' SNS topic subscribes this address (SNS sends it a confirmation)."""
+    value = _text(answers, "alarm_email")
+    if value == "" or (EMAIL.fullmatch(value) and len(value) <= 254):
+        return []
+    return [
+        Problem(
+            "alarm_email",
+            value,
+            "an e-mail address (name@domain.tld, ASCII) for the alarms, or empty for none",
+            "oncall@example.com",
+        )
+    ]
+
+
+def _choice(answers: dict, field: str, allowed: tuple[str, ...], example: str) -> list[Problem]:
+    value = _text(answers, field)
+    if value in allowed:
+        return []
+    rule = "one of " + ", ".join(allowed)
+    return [Problem(field, answers.get(field), rule, example)]
+
+
+def check_environments(answers: dict) -> list[Problem]:
+    return _choice(answers, "environments", tuple(ENVIRONMENTS), "staging-production")
+
+
+def check_deployment_strategy(answers: dict) -> list[Problem]:
+    return _choice(answers, "deployment_strategy", DEPLOYMENT_STRATEGIES, "canary")
+
+
 GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
 REPO_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 GITLAB_SEGMENT = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,253}[A-Za-z0-9_-])?")
@@ -516,6 +582,9 @@ RULES: list[Rule] = [
     check_snapstart,
     check_author_email,
     check_repository,
+    check_environments,
+    check_deployment_strategy,
+    check_alarm_email,
 ]
 
 

@@ -45,6 +45,9 @@ DEFAULTS = {
     "ci_provider": "github-actions",
     "repository": "my-org/fastapi-lambda-service",
     "snapstart": False,
+    "environments": "single",
+    "deployment_strategy": "canary",
+    "alarm_email": "",
     "license": "MIT",
 }
 
@@ -253,30 +256,81 @@ def test_lambda_role_name(role, ok):
     assert ("lambda_role_name" not in fields(lambda_role_name=role)) is ok
 
 
+ALL_AT_ONCE = {"deployment_strategy": "all-at-once"}
+STAGING_PRODUCTION = {"environments": "staging-production"}
+
+
 @pytest.mark.parametrize(
-    ("stack", "ci", "ok"),
+    ("stack", "answers", "ok"),
     [
-        ("s" * 118, "none", True),  # <stack>-bootstrap: 128
-        ("s" * 119, "none", False),
-        ("s" * 57, "github-actions", True),  # <stack>-deploy IAM role: 64
-        ("s" * 58, "github-actions", False),
-        ("s" * 58, "travis", False),
-        ("My-Stack-2", "none", True),
-        ("2stack", "none", False),
-        ("my_stack", "none", False),
-        ("", "none", False),
+        ("s" * 118, {"ci_provider": "none", **ALL_AT_ONCE}, True),  # <stack>-bootstrap: 128
+        ("s" * 119, {"ci_provider": "none", **ALL_AT_ONCE}, False),
+        ("s" * 57, {"ci_provider": "github-actions", **ALL_AT_ONCE}, True),  # <stack>-deploy
+        ("s" * 58, {"ci_provider": "github-actions", **ALL_AT_ONCE}, False),
+        ("s" * 58, {"ci_provider": "travis", **ALL_AT_ONCE}, False),
+        ("s" * 52, {"ci_provider": "none"}, True),  # canary: <stack>-pre-traffic role
+        ("s" * 53, {"ci_provider": "none"}, False),
+        ("s" * 46, {"ci_provider": "travis", **ALL_AT_ONCE, **STAGING_PRODUCTION}, True),
+        ("s" * 47, {"ci_provider": "travis", **ALL_AT_ONCE, **STAGING_PRODUCTION}, False),
+        ("s" * 41, STAGING_PRODUCTION, True),  # <stack>-production-pre-traffic: 64
+        ("s" * 42, STAGING_PRODUCTION, False),
+        ("My-Stack-2", {"ci_provider": "none"}, True),
+        ("2stack", {"ci_provider": "none"}, False),
+        ("my_stack", {"ci_provider": "none"}, False),
+        ("", {"ci_provider": "none"}, False),
     ],
 )
-def test_stack_name(stack, ci, ok):
-    assert ("stack_name" not in fields(stack_name=stack, ci_provider=ci)) is ok
+def test_stack_name(stack, answers, ok):
+    assert ("stack_name" not in fields(stack_name=stack, **answers)) is ok
 
 
 @pytest.mark.parametrize(
-    ("name", "ok"),
-    [("f" * 64, True), ("f" * 65, False), ("My_func-1", True), ("my.func", False), ("", False)],
+    ("name", "answers", "ok"),
+    [
+        ("f" * 64, ALL_AT_ONCE, True),
+        ("f" * 65, ALL_AT_ONCE, False),
+        ("f" * 52, {}, True),  # canary: <function>-pre-traffic, the hook
+        ("f" * 53, {}, False),
+        ("f" * 53, {**ALL_AT_ONCE, **STAGING_PRODUCTION}, True),  # <function>-production
+        ("f" * 54, {**ALL_AT_ONCE, **STAGING_PRODUCTION}, False),
+        ("f" * 41, STAGING_PRODUCTION, True),
+        ("f" * 42, STAGING_PRODUCTION, False),
+        ("My_func-1", {}, True),
+        ("my.func", {}, False),
+        ("", {}, False),
+    ],
 )
-def test_function_name(name, ok):
-    assert ("function_name" not in fields(function_name=name)) is ok
+def test_function_name(name, answers, ok):
+    assert ("function_name" not in fields(function_name=name, **answers)) is ok
+
+
+@pytest.mark.parametrize(
+    ("role", "answers", "ok"),
+    [("r" * 53, STAGING_PRODUCTION, True), ("r" * 54, STAGING_PRODUCTION, False)],
+)
+def test_lambda_role_name_per_environment(role, answers, ok):
+    assert ("lambda_role_name" not in fields(lambda_role_name=role, **answers)) is ok
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "ok"),
+    [
+        ("environments", "single", True),
+        ("environments", "staging-production", True),
+        ("environments", "production", False),
+        ("environments", "", False),
+        ("deployment_strategy", "canary", True),
+        ("deployment_strategy", "all-at-once", True),
+        ("deployment_strategy", "blue-green", False),
+        ("alarm_email", "", True),
+        ("alarm_email", "oncall+api@example.com", True),
+        ("alarm_email", "oncall", False),
+        ("alarm_email", "a@b.com, c@d.com", False),
+        ("alarm_email", 'x"@y.com', False),
+    ],
+)
+def test_release_answers(field, value, ok):
+    assert (field not in fields(**{field: value})) is ok
 
 
 @pytest.mark.parametrize(
@@ -508,6 +562,7 @@ BAD_ANSWERS = [
     ("snapstart", {"snapstart": True, "python_version": "3.11"}),
     ("author_email", {"author_email": "not-an-email"}),
     ("repository", {"repository": "a/b/c"}),
+    ("alarm_email", {"alarm_email": "pager"}),
     ("description", {"description": "two\nlines"}),
 ]
 
@@ -519,8 +574,23 @@ def test_bake_refuses_a_bad_answer(tmp_path, capfd, field, answers):
     assert f"  - {field} = " in err
 
 
+# Choice answers outside their list never reach the hook: cookiecutter refuses them first
+# (the hook's rule still guards answers replayed from elsewhere).
+CHOICE_RULES = {"environments": "prod", "deployment_strategy": "linear"}
+
+
+@pytest.mark.parametrize(("field", "value"), CHOICE_RULES.items())
+def test_cookiecutter_refuses_a_bad_choice(tmp_path, field, value):
+    with pytest.raises(ValueError, match=f"{value} provided for choice variable {field}"):
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context={field: value}, output_dir=str(tmp_path)
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert [p.field for p in problems(**{field: value})] == [field]
+
+
 def test_every_rule_has_a_refusing_bake():
-    covered = {field for field, _ in BAD_ANSWERS}
+    covered = {field for field, _ in BAD_ANSWERS} | set(CHOICE_RULES)
     rule_fields = {field for rule in pre.RULES for field in [rule.__name__.removeprefix("check_")]}
     assert rule_fields - {"free_text"} <= covered
 
