@@ -59,7 +59,12 @@ def remove_travis_ci(project: Path, answers: dict) -> None:
         remove(project, ".travis.yml")
 
 
-REMOVALS = [remove_github_actions, remove_gitlab_ci, remove_travis_ci]
+def remove_pre_traffic_hook(project: Path, answers: dict) -> None:
+    if answers["deployment_strategy"] != "canary":
+        remove(project, "src/deploy_hooks", "tests/test_pre_traffic.py")
+
+
+REMOVALS = [remove_github_actions, remove_gitlab_ci, remove_travis_ci, remove_pre_traffic_hook]
 
 
 # --- YAML with CloudFormation (and GitLab) short-form tags ---------------------------------

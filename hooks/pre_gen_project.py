@@ -151,7 +151,16 @@ SERVICE_IMPORTS = {
     "uvicorn": {"uvicorn"},
 }
 # The service's own top-level names, and the Lambda runtime's bootstrap modules.
-PROJECT_IMPORTS = {"tests", "src", "conftest", "awslambdaric", "bootstrap", "boto3", "botocore"}
+PROJECT_IMPORTS = {
+    "tests",
+    "src",
+    "conftest",
+    "deploy_hooks",
+    "awslambdaric",
+    "bootstrap",
+    "boto3",
+    "botocore",
+}
 SHADOWED = (
     frozenset(sys.stdlib_module_names)
     | PROJECT_IMPORTS

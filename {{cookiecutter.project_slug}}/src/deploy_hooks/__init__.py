@@ -1,0 +1,1 @@
+"""Functions CodeDeploy runs during a deployment (template.yml, docs/operations.md)."""
