@@ -28,6 +28,7 @@ JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{\%|\{\{\s*cookiecutter\b")
 
 SAM_TEMPLATE = "template.yml"
 DEPLOY_POLICY = "iam/deploy-policy.json"
+ENVIRONMENT_POLICIES = ("iam/deploy-policy-staging.json", "iam/deploy-policy-production.json")
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 FUNCTION_ID = "ApiFunction"
 # Set to 1 to skip cfn-lint (the template's own property-based tests do, for speed).
@@ -64,7 +65,21 @@ def remove_pre_traffic_hook(project: Path, answers: dict) -> None:
         remove(project, "src/deploy_hooks", "tests/test_pre_traffic.py")
 
 
-REMOVALS = [remove_github_actions, remove_gitlab_ci, remove_travis_ci, remove_pre_traffic_hook]
+def remove_deploy_policies(project: Path, answers: dict) -> None:
+    """One deploy policy per environment: iam/deploy-policy.json, or one per environment."""
+    if answers["environments"] == "staging-production":
+        remove(project, DEPLOY_POLICY)
+    else:
+        remove(project, *ENVIRONMENT_POLICIES)
+
+
+REMOVALS = [
+    remove_github_actions,
+    remove_gitlab_ci,
+    remove_travis_ci,
+    remove_pre_traffic_hook,
+    remove_deploy_policies,
+]
 
 
 # --- YAML with CloudFormation (and GitLab) short-form tags ---------------------------------
@@ -283,23 +298,36 @@ def _strings(node: object) -> list[str]:
     return []
 
 
+def deploy_policies(answers: dict) -> dict[str, str]:
+    """The deploy policy files a render has, each with the suffix of its environment."""
+    if answers["environments"] == "staging-production":
+        return {
+            path: "-" + path.rsplit("-", 1)[1].removesuffix(".json")
+            for path in ENVIRONMENT_POLICIES
+        }
+    return {DEPLOY_POLICY: ""}
+
+
 def check_deploy_policy(project: Path, answers: dict) -> list[str]:
-    path = project / DEPLOY_POLICY
-    if not path.is_file():
-        return [f"{DEPLOY_POLICY}: missing"]
-    try:
-        policy = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return []  # reported by check_data_files
-    if not isinstance(policy, dict) or "Statement" not in policy:
-        return [f"{DEPLOY_POLICY}: not an IAM policy document (no Statement)"]
-    strings = _strings(policy["Statement"])
     problems = []
-    bucket, role = answers["deployment_bucket"], answers["lambda_role_name"]
-    if not any(f":::{bucket}" in s for s in strings):
-        problems.append(f"{DEPLOY_POLICY}: does not name the bucket (arn:aws:s3:::{bucket})")
-    if not any(re.search(rf":role/(?:[^\s\"]*/)?{re.escape(role)}$", s) for s in strings):
-        problems.append(f"{DEPLOY_POLICY}: does not name the Lambda role (...:role/{role})")
+    for rel, suffix in deploy_policies(answers).items():
+        path = project / rel
+        if not path.is_file():
+            problems.append(f"{rel}: missing")
+            continue
+        try:
+            policy = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # reported by check_data_files
+        if not isinstance(policy, dict) or "Statement" not in policy:
+            problems.append(f"{rel}: not an IAM policy document (no Statement)")
+            continue
+        strings = _strings(policy["Statement"])
+        bucket, role = answers["deployment_bucket"], answers["lambda_role_name"] + suffix
+        if not any(f":::{bucket}" in s for s in strings):
+            problems.append(f"{rel}: does not name the bucket (arn:aws:s3:::{bucket})")
+        if not any(re.search(rf":role/(?:[^\s\"]*/)?{re.escape(role)}$", s) for s in strings):
+            problems.append(f"{rel}: does not name the Lambda role (...:role/{role})")
     return problems
 
 
