@@ -1,0 +1,145 @@
+"""The CodeDeploy pre-traffic hook (src/deploy_hooks/pre_traffic.py), invoked in-process with
+the event CodeDeploy sends it. Its Lambda client runs the app's own handler in-process, so
+the `GET /ping` event it sends is proven to be one the app answers; its CodeDeploy client
+records the status reported."""
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from deploy_hooks import pre_traffic
+from {{ cookiecutter.package_name }}.main import handler as app_handler
+
+REGION = "{{ cookiecutter.aws_region }}"
+FUNCTION = "{{ cookiecutter.function_name }}"
+VERSION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}:7"
+# What CodeDeploy invokes a BeforeAllowTraffic hook with.
+CODEDEPLOY_EVENT = {
+    "DeploymentId": "d-ABCDEF123",
+    "LifecycleEventHookExecutionId": (
+        "eyJlbmNyeXB0ZWREYXRhIjoiY2hpZmVyIiwiaXZQYXJhbWV0ZXJTcGVjIjoiaXYifQ=="
+    ),
+}
+
+
+class FakeLambda:
+    """lambda.invoke, answered by `function(event, context)` in this process."""
+
+    def __init__(self, function, lambda_context) -> None:
+        self.function = function
+        self.lambda_context = lambda_context
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        try:
+            result = self.function(json.loads(kwargs["Payload"]), self.lambda_context)
+        except Exception as error:  # how Lambda reports an unhandled exception
+            payload = {"errorMessage": str(error), "errorType": type(error).__name__}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": io.BytesIO(json.dumps(payload).encode()),
+            }
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}
+
+
+class FakeCodeDeploy:
+    def __init__(self) -> None:
+        self.reports: list[dict[str, str]] = []
+
+    def put_lifecycle_event_hook_execution_status(self, **kwargs: str) -> dict[str, str]:
+        self.reports.append(kwargs)
+        return {"lifecycleEventHookExecutionId": kwargs["lifecycleEventHookExecutionId"]}
+
+
+@pytest.fixture
+def target(monkeypatch):
+    monkeypatch.setenv("TARGET_VERSION_ARN", VERSION_ARN)
+
+
+def run_hook(function, lambda_context) -> tuple[str, FakeLambda, FakeCodeDeploy]:
+    lambda_client, codedeploy = FakeLambda(function, lambda_context), FakeCodeDeploy()
+    status = pre_traffic.handler(CODEDEPLOY_EVENT, lambda_context, (lambda_client, codedeploy))
+    (report,) = codedeploy.reports  # exactly one report, or CodeDeploy waits for an hour
+    assert report == {
+        "deploymentId": CODEDEPLOY_EVENT["DeploymentId"],
+        "lifecycleEventHookExecutionId": CODEDEPLOY_EVENT["LifecycleEventHookExecutionId"],
+        "status": status,
+    }
+    return status, lambda_client, codedeploy
+
+
+@pytest.mark.usefixtures("target")
+def test_a_healthy_version_succeeds(lambda_context):
+    status, lambda_client, _ = run_hook(app_handler, lambda_context)
+    assert status == "Succeeded"
+    (call,) = lambda_client.calls
+    assert call["FunctionName"] == VERSION_ARN  # the new version, not the alias
+    assert call["InvocationType"] == "RequestResponse"
+
+
+def test_the_ping_event_is_what_api_gateway_sends(lambda_context):
+    response = app_handler(pre_traffic.PING_EVENT, lambda_context)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"ping": "pong!"}
+{%- if cookiecutter.api_type == "http" %}
+    assert pre_traffic.PING_EVENT["version"] == "2.0"
+    assert pre_traffic.PING_EVENT["requestContext"]["http"]["method"] == "GET"
+{%- else %}
+    assert "version" not in pre_traffic.PING_EVENT  # REST API, payload format 1.0
+    assert pre_traffic.PING_EVENT["httpMethod"] == "GET"
+{%- endif %}
+
+
+def _answers(status_code: int):
+    def function(event, context):
+        return {"statusCode": status_code, "headers": {}, "body": "{}", "isBase64Encoded": False}
+
+    return function
+
+
+def _crashes(event, context):
+    raise RuntimeError("cannot import settings")
+
+
+def _not_api_gateway(event, context):
+    return "pong"
+
+
+@pytest.mark.usefixtures("target")
+@pytest.mark.parametrize(
+    ("function", "reason"),
+    [
+        (_answers(500), "answered 500"),
+        (_answers(404), "answered 404"),
+        (_crashes, "the function failed (Unhandled)"),
+        (_not_api_gateway, "answered None"),
+    ],
+)
+def test_a_broken_version_fails_the_deployment(function, reason, lambda_context, caplog):
+    status, _, _ = run_hook(function, lambda_context)
+    assert status == "Failed"
+    assert reason in caplog.text
+
+
+@pytest.mark.usefixtures("target")
+def test_an_invoke_error_fails_the_deployment(lambda_context, caplog):
+    class Unreachable(FakeLambda):
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            raise ConnectionError("endpoint unreachable")
+
+    codedeploy = FakeCodeDeploy()
+    clients = (Unreachable(app_handler, lambda_context), codedeploy)
+    assert pre_traffic.handler(CODEDEPLOY_EVENT, lambda_context, clients) == "Failed"
+    assert [r["status"] for r in codedeploy.reports] == ["Failed"]
+    assert "ConnectionError: endpoint unreachable" in caplog.text
+
+
+def test_without_a_target_version_the_deployment_fails(monkeypatch, lambda_context):
+    monkeypatch.delenv("TARGET_VERSION_ARN", raising=False)
+    status, lambda_client, _ = run_hook(app_handler, lambda_context)
+    assert status == "Failed"
+    assert lambda_client.calls == []
