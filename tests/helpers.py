@@ -260,7 +260,7 @@ def check_github_hardening(workflow: Path) -> None:
     assert data["permissions"] in ({}, {"contents": "read"})
     for name, job in data["jobs"].items():
         assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout"
-        assert "id-token" not in job.get("permissions", {}) or name == "deploy", name
+        assert "id-token" not in job.get("permissions", {}) or name.startswith("deploy"), name
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, name

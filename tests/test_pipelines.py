@@ -381,3 +381,148 @@ def test_template_check_job(bake, tmp_path, provider):
     stale = job_run()
     assert stale.returncode == 1
     assert log.read_text().splitlines() == ["python -m pip install cruft==2.16.0", "cruft check"]
+
+
+# --- staging, then production after an approval (environments=staging-production) ---------
+
+STAGED = {**ANSWERS, "environments": "staging-production"}
+
+
+def staged_jobs(project: Path, provider: str) -> dict[str, dict]:
+    """The staging and production deploy jobs, in the provider's own shape."""
+    data = load_yaml(project / PIPELINE_FILES[provider])
+    if provider == "github-actions":
+        return {env: data["jobs"][f"deploy-{env}"] for env in ("staging", "production")}
+    if provider == "gitlab":
+        return {env: data[f"deploy-{env}"] for env in ("staging", "production")}
+    jobs = {}
+    for job in data["jobs"]["include"]:
+        if job["stage"].startswith("deploy "):
+            jobs[job["stage"].removeprefix("deploy ")] = job
+    return jobs
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_staged_pipeline_is_schema_valid_and_hardened(bake, provider):
+    project = bake(ci_provider=provider, **STAGED)
+    checked = check_pipeline_schema(project)
+    assert PIPELINE_FILES[provider] in checked
+    if provider == "github-actions":
+        workflow = project / PIPELINE_FILES[provider]
+        assert zizmor_findings(workflow, min_severity="informational") == []
+        check_github_hardening(workflow)
+    data = load_yaml(project / PIPELINE_FILES[provider])
+    names = set(data["jobs"]) if provider == "github-actions" else set(data)
+    assert "deploy" not in names  # no deploy that bypasses staging
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_production_deploys_only_after_staging_and_approval(bake, provider):
+    """Each environment's job deploys its own samconfig section with its own credentials;
+    staging needs the tests, production needs staging and a human decision."""
+    project = bake(ci_provider=provider, **STAGED)
+    data = load_yaml(project / PIPELINE_FILES[provider])
+    jobs = staged_jobs(project, provider)
+    assert set(jobs) == {"staging", "production"}
+    for env, job in jobs.items():
+        commands = job_commands(job, provider)
+        sam = [c for c in commands if c.startswith("sam ")]
+        assert sam == ["sam validate --lint", "sam build", f"sam deploy --config-env {env}"]
+        assert job_python(job, provider) == "3.12"
+
+    if provider == "github-actions":
+        staging, production = jobs["staging"], jobs["production"]
+        assert staging["needs"] == "test"
+        assert production["needs"] == "deploy-staging"
+        main_push = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+        assert staging["if"] == production["if"] == main_push
+        # The GitHub environment: its required reviewers approve; its variable names the
+        # role whose trust admits only this environment's jobs (check_bootstrap_environment).
+        assert staging["environment"] == "staging"
+        assert production["environment"] == "production"
+        for job in jobs.values():
+            (credentials,) = [
+                s for s in job["steps"] if "configure-aws-credentials@" in s.get("uses", "")
+            ]
+            assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+        assert staging["concurrency"]["group"] != production["concurrency"]["group"]
+    elif provider == "gitlab":
+        staging, production = jobs["staging"], jobs["production"]
+        assert data["stages"] == ["test", "staging", "production", "maintenance"]
+        assert staging["stage"] == "staging"
+        assert production["stage"] == "production"
+        assert staging["needs"] == ["test"]
+        assert production["needs"] == ["deploy-staging"]
+        assert staging["rules"] == [
+            {"if": '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"'}
+        ]
+        # A manual job that blocks the pipeline: somebody allowed on the protected
+        # environment must run it.
+        assert production["rules"] == [
+            {
+                "if": '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"',
+                "when": "manual",
+            }
+        ]
+        assert production["allow_failure"] is False
+        assert staging["environment"] == "staging"
+        assert production["environment"] == "production"
+        assert staging["resource_group"] == "orders-api-staging"
+        assert production["resource_group"] == "orders-api-production"
+    else:
+        stages = {stage["name"]: stage["if"] for stage in data["stages"]}
+        names = list(stages)
+        assert (
+            names.index("test") < names.index("deploy staging") < names.index("deploy production")
+        )
+        assert stages["deploy staging"] == "branch = main AND type = push AND tag IS blank"
+        # Travis has no approvals: a pushed release tag is the approval.
+        assert stages["deploy production"] == "tag =~ ^v[0-9] AND type = push"
+        for env, job in jobs.items():
+            prefix = env.upper()
+            export = (
+                f'export AWS_ACCESS_KEY_ID="${prefix}_AWS_ACCESS_KEY_ID" '
+                f'AWS_SECRET_ACCESS_KEY="${prefix}_AWS_SECRET_ACCESS_KEY"'
+            )
+            assert job["script"][0] == export
+
+
+def test_travis_production_refuses_a_commit_not_on_main(bake, tmp_path):
+    """The production job's guard, run in a real clone: a tag on main passes, a tag on a
+    commit that never reached main (so never reached staging) stops the job."""
+    project = bake(ci_provider="travis", **STAGED)
+    production = staged_jobs(project, "travis")["production"]
+    guard = [c for c in production["install"] if c.startswith("git ")]
+    assert guard == [
+        "git fetch --quiet origin main",
+        'git merge-base --is-ancestor "$TRAVIS_COMMIT" FETCH_HEAD',
+    ]
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    run(["git", "init", "-q", "-b", "main", origin], tmp_path, env)
+    run(["git", "commit", "-q", "--allow-empty", "-m", "on main"], origin, env)
+    run(["git", "clone", "-q", origin, clone], tmp_path, env)
+    run(["git", "checkout", "-q", "-b", "side"], clone, env)
+    run(["git", "commit", "-q", "--allow-empty", "-m", "never merged"], clone, env)
+
+    def guard_passes(ref: str) -> bool:
+        commit = run(["git", "rev-parse", ref], clone, env).stdout.strip()
+        script = "\n".join(guard)
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script],
+            cwd=clone,
+            env={**env, "TRAVIS_COMMIT": commit},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return result.returncode == 0
+
+    assert guard_passes("main")
+    assert not guard_passes("side")
