@@ -106,7 +106,42 @@ def check_x86_apache(project: Path) -> None:
     assert (project / "LICENSE").read_text().strip().startswith("Apache License")
 
 
+def check_production(project: Path) -> None:
+    """Two stacks, canary deployments rolled back by the alarms, e-mail notifications,
+    production after staging and the reviewers of the GitHub environment."""
+    template = sam_template(project)
+    resources = template["Resources"]
+    function = resources["ApiFunction"]["Properties"]
+    preference = function["DeploymentPreference"]
+    assert preference["Type"] == {
+        "Fn::If": ["IsProduction", "Canary10Percent5Minutes", "AllAtOnce"]
+    }
+    assert preference["Alarms"] == [
+        {"Ref": name}
+        for name in ("ErrorsAlarm", "ThrottlesAlarm", "Api5xxAlarm", "LatencyP99Alarm")
+    ]
+    assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
+    assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert function["AutoPublishAlias"] == "live"
+    assert template["Parameters"]["AlarmEmail"]["Default"] == "orders-oncall@example.com"
+    assert resources["AlarmEmailSubscription"]["Properties"]["Protocol"] == "email"
+    assert (project / "src" / "deploy_hooks" / "pre_traffic.py").is_file()
+    assert (project / "tests" / "test_pre_traffic.py").is_file()
+    assert sorted(p.name for p in (project / "iam").iterdir()) == [
+        "deploy-policy-production.json",
+        "deploy-policy-staging.json",
+    ]
+    config = tomllib.loads((project / "samconfig.toml").read_text())
+    assert config["production"]["deploy"]["parameters"]["stack_name"] == "orders-api-production"
+    jobs = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
+    assert jobs["deploy-production"]["needs"] == "deploy-staging"
+    assert jobs["deploy-production"]["environment"] == "production"
+    assert "Required reviewers" in (project / "docs" / "operations.md").read_text()
+    assert_ci_files(project, "github-actions")
+
+
 PRESET_CHECKS = {
+    "production": check_production,
     "minimal": check_minimal,
     "rest-api": check_rest_api,
     "gitlab": check_gitlab,
