@@ -99,8 +99,40 @@ def check_snapstart(project: Path, value: bool) -> None:
         assert "alias\n`live`, which the API invokes" in (project / "README.md").read_text()
     else:
         assert "SnapStart" not in function
-        assert "AutoPublishAlias" not in function
-        assert not {a for a in actions if "Alias" in a or "Version" in a}
+        # The default canary deployments keep the alias; without them there is none.
+        assert function["AutoPublishAlias"] == "live"
+        assert "alias\n`live`, which the API invokes" not in (project / "README.md").read_text()
+
+
+def check_environments(project: Path, value: str) -> None:
+    """One stack, or a staging and a production stack with a policy each."""
+    policies = sorted(p.name for p in (project / "iam").iterdir())
+    config = tomllib.loads((project / "samconfig.toml").read_text())
+    parameters = load_cfn_yaml(project / "template.yml")["Parameters"]
+    if value == "single":
+        assert policies == ["deploy-policy.json"]
+        assert set(config) == {"version", "default"}
+        assert "Environment" not in parameters
+    else:
+        assert policies == ["deploy-policy-production.json", "deploy-policy-staging.json"]
+        assert {"staging", "production"} <= set(config)
+        assert parameters["Environment"]["AllowedValues"] == ["staging", "production"]
+    assert (project / "docs" / "operations.md").is_file()
+
+
+def check_deployment_strategy(project: Path, value: str) -> None:
+    function = load_cfn_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
+    hook = project / "src" / "deploy_hooks" / "pre_traffic.py"
+    if value == "canary":
+        assert function["DeploymentPreference"]["Type"] == "Canary10Percent5Minutes"
+        assert function["AutoPublishAlias"] == "live"
+        assert hook.is_file()
+        assert (project / "tests" / "test_pre_traffic.py").is_file()
+    else:
+        assert "DeploymentPreference" not in function
+        assert "AutoPublishAlias" not in function  # SnapStart is off by default
+        assert not hook.parent.exists()
+        assert not (project / "tests" / "test_pre_traffic.py").exists()
 
 
 LICENSE_FIRST_LINES = {
@@ -125,6 +157,8 @@ OPTION_CHECKS = {
     "api_type": check_api_type,
     "ci_provider": check_ci_provider,
     "snapstart": check_snapstart,
+    "environments": check_environments,
+    "deployment_strategy": check_deployment_strategy,
     "license": check_license,
 }
 
