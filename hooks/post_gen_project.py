@@ -28,7 +28,11 @@ JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{\%|\{\{\s*cookiecutter\b")
 
 SAM_TEMPLATE = "template.yml"
 DEPLOY_POLICY = "iam/deploy-policy.json"
-ENVIRONMENT_POLICIES = ("iam/deploy-policy-staging.json", "iam/deploy-policy-production.json")
+# environments=staging-production: one policy per environment, with its names' suffix.
+ENVIRONMENT_POLICIES = {
+    "iam/deploy-policy-staging.json": "-staging",
+    "iam/deploy-policy-production.json": "-production",
+}
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 FUNCTION_ID = "ApiFunction"
 # Set to 1 to skip cfn-lint (the template's own property-based tests do, for speed).
@@ -300,11 +304,8 @@ def _strings(node: object) -> list[str]:
 
 def deploy_policies(answers: dict) -> dict[str, str]:
     """The deploy policy files a render has, each with the suffix of its environment."""
-    if answers["environments"] == "staging-production":
-        return {
-            path: "-" + path.rsplit("-", 1)[1].removesuffix(".json")
-            for path in ENVIRONMENT_POLICIES
-        }
+    if answers.get("environments") == "staging-production":
+        return ENVIRONMENT_POLICIES
     return {DEPLOY_POLICY: ""}
 
 

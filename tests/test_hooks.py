@@ -747,6 +747,26 @@ def test_deploy_policy_must_name_bucket_and_role(tmp_path):
     assert len(found) == 2
 
 
+def test_each_environment_policy_must_name_its_role(tmp_path):
+    (tmp_path / "iam").mkdir()
+    answers = {
+        "deployment_bucket": "b-1",
+        "lambda_role_name": "r-1",
+        "environments": "staging-production",
+    }
+    for env in ("staging", "production"):
+        statement = [{"Resource": ["arn:aws:s3:::b-1/*", f"arn:aws:iam::*:role/r-1-{env}"]}]
+        path = tmp_path / "iam" / f"deploy-policy-{env}.json"
+        path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statement}))
+    assert post.check_deploy_policy(tmp_path, answers) == []
+    (tmp_path / "iam" / "deploy-policy-production.json").write_text(
+        json.dumps({"Statement": [{"Resource": "arn:aws:s3:::b-1/*"}]})
+    )
+    assert post.check_deploy_policy(tmp_path, answers) == [
+        "iam/deploy-policy-production.json: does not name the Lambda role (...:role/r-1-production)"
+    ]
+
+
 def test_answers_are_not_jinja_leftovers(tmp_path):
     (tmp_path / "README.md").write_text("# {{ typed at the prompt }}\n")
     assert post.find_jinja_leftovers(tmp_path, {"project_name": "{{ typed at the prompt }}"}) == []
