@@ -491,33 +491,23 @@ EMAIL = re.compile(
 )
 
 
-def check_author_email(answers: dict) -> list[Problem]:
-    value = _text(answers, "author_email")
+def _optional_email(answers: dict, field: str, purpose: str, example: str) -> list[Problem]:
+    """An e-mail address (at most 254 characters, ASCII), or empty."""
+    value = _text(answers, field)
     if value == "" or (EMAIL.fullmatch(value) and len(value) <= 254):
         return []
-    return [
-        Problem(
-            "author_email",
-            value,
-            "an e-mail address (name@domain.tld, ASCII), or empty",
-            "team@example.com",
-        )
-    ]
+    return [Problem(field, value, f"an e-mail address (name@domain.tld, ASCII){purpose}", example)]
+
+
+def check_author_email(answers: dict) -> list[Problem]:
+    return _optional_email(answers, "author_email", ", or empty", "team@example.com")
 
 
 def check_alarm_email(answers: dict) -> list[Problem]:
     """The alarms' SNS topic subscribes this address (SNS sends it a confirmation)."""
-    value = _text(answers, "alarm_email")
-    if value == "" or (EMAIL.fullmatch(value) and len(value) <= 254):
-        return []
-    return [
-        Problem(
-            "alarm_email",
-            value,
-            "an e-mail address (name@domain.tld, ASCII) for the alarms, or empty for none",
-            "oncall@example.com",
-        )
-    ]
+    return _optional_email(
+        answers, "alarm_email", " for the alarms, or empty for none", "oncall@example.com"
+    )
 
 
 def _choice(answers: dict, field: str, allowed: tuple[str, ...], example: str) -> list[Problem]:
