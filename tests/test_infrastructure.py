@@ -126,11 +126,13 @@ def environments(a: dict) -> list[tuple[str, str, str]]:
     return [("", "", "")]
 
 
-def named(a: dict, base: str):
-    """How template.yml names a per-environment resource: plain, or `!Sub base-${Environment}`."""
+def named(a: dict, base: str, tail: str = ""):
+    """How template.yml names a per-environment resource: `base` + `tail`, or
+    `!Sub base-${Environment}tail` (`<function>-staging-pre-traffic`, as the bootstrap's
+    roles and the deploy policy name it)."""
     if a["environments"] == "staging-production":
-        return {"Fn::Sub": base + "-${Environment}"}
-    return base
+        return {"Fn::Sub": base + "-${Environment}" + tail}
+    return base + tail
 
 
 def policy_files(a: dict) -> dict[str, str]:
@@ -326,7 +328,9 @@ def check_release(template: dict, resources: dict, a: dict) -> None:
     else:
         assert preference["Type"] == "Canary10Percent5Minutes"
     hook = sam["PreTrafficHook"]["Properties"]
-    assert hook["FunctionName"] == named(a, f"{a['function_name']}-pre-traffic")
+    assert hook["FunctionName"] == named(a, a["function_name"], "-pre-traffic")
+    log_group = sam["PreTrafficHookLogGroup"]["Properties"]["LogGroupName"]
+    assert log_group == named(a, f"/aws/lambda/{a['function_name']}", "-pre-traffic")
     assert hook["Role"] == {"Fn::Sub": f"{role_arn}{a['stack_name']}{env}-pre-traffic"}
     assert hook["CodeUri"] == "src/deploy_hooks/"
     assert hook["Handler"] == "pre_traffic.handler"
