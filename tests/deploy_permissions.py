@@ -34,8 +34,10 @@ DEPLOYMENT_ID = "dep123"
 STACK_ID = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 ARTIFACT_KEY = "0123456789abcdef0123456789abcdef"  # sam uploads artifacts under their MD5
 HANDLERS = ("create", "read", "update", "delete")
-VIA_CLOUDFORMATION = {"aws:CalledVia": ["cloudformation.amazonaws.com"], "aws:ViaAWSService": "true"}
-
+VIA_CLOUDFORMATION = {
+    "aws:CalledVia": ["cloudformation.amazonaws.com"],
+    "aws:ViaAWSService": "true",
+}
 
 
 @functools.cache
@@ -63,89 +65,195 @@ class Exclusion:
     resource_type: str
     permission: str
     reason: str
-    handlers: tuple[str, ...] = HANDLERS + ("tagging",)
+    handlers: tuple[str, ...] = (*HANDLERS, "tagging")
     unless: str | None = None
 
 
-def _x(resource_type, permissions, reason, unless=None, handlers=HANDLERS + ("tagging",)):
+def _x(resource_type, permissions, reason, unless=None, handlers=(*HANDLERS, "tagging")):
     return [Exclusion(resource_type, p, reason, handlers, unless) for p in permissions.split()]
 
 
 # The reviewed table. Keyed by resource type; one line per permission.
 EXCLUSIONS: list[Exclusion] = [
     # AWS::Lambda::Function
-    *_x("AWS::Lambda::Function", "ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs "
-        "ec2:DescribeNetworkInterfaces", "no VpcConfig: the function is not in a VPC", "Properties.VpcConfig"),
-    *_x("AWS::Lambda::Function", "elasticfilesystem:DescribeMountTargets s3files:ListMountTargets",
-        "no FileSystemConfigs: no file system is mounted", "Properties.FileSystemConfigs"),
-    *_x("AWS::Lambda::Function", "kms:CreateGrant kms:Decrypt kms:DescribeKey kms:Encrypt "
-        "kms:GenerateDataKey", "no KmsKeyArn: environment variables use the AWS managed key",
-        "Properties.KmsKeyArn"),
-    *_x("AWS::Lambda::Function", "lambda:PutFunctionConcurrency lambda:DeleteFunctionConcurrency",
-        "no ReservedConcurrentExecutions", "Properties.ReservedConcurrentExecutions"),
-    *_x("AWS::Lambda::Function", "lambda:GetCodeSigningConfig lambda:PutFunctionCodeSigningConfig "
-        "lambda:DeleteFunctionCodeSigningConfig", "no CodeSigningConfigArn",
-        "Properties.CodeSigningConfigArn"),
-    *_x("AWS::Lambda::Function", "lambda:GetLayerVersion", "no Layers: the artifact carries its dependencies",
-        "Properties.Layers"),
-    *_x("AWS::Lambda::Function", "lambda:PutRuntimeManagementConfig",
+    *_x(
+        "AWS::Lambda::Function",
+        "ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs "
+        "ec2:DescribeNetworkInterfaces",
+        "no VpcConfig: the function is not in a VPC",
+        "Properties.VpcConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "elasticfilesystem:DescribeMountTargets s3files:ListMountTargets",
+        "no FileSystemConfigs: no file system is mounted",
+        "Properties.FileSystemConfigs",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "kms:CreateGrant kms:Decrypt kms:DescribeKey kms:Encrypt kms:GenerateDataKey",
+        "no KmsKeyArn: environment variables use the AWS managed key",
+        "Properties.KmsKeyArn",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:PutFunctionConcurrency lambda:DeleteFunctionConcurrency",
+        "no ReservedConcurrentExecutions",
+        "Properties.ReservedConcurrentExecutions",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:GetCodeSigningConfig lambda:PutFunctionCodeSigningConfig "
+        "lambda:DeleteFunctionCodeSigningConfig",
+        "no CodeSigningConfigArn",
+        "Properties.CodeSigningConfigArn",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:GetLayerVersion",
+        "no Layers: the artifact carries its dependencies",
+        "Properties.Layers",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:PutRuntimeManagementConfig",
         "no RuntimeManagementConfig: the runtime updates automatically",
-        "Properties.RuntimeManagementConfig"),
-    *_x("AWS::Lambda::Function", "lambda:PutFunctionRecursionConfig",
-        "no RecursiveLoop: the default (Terminate) stays", "Properties.RecursiveLoop"),
-    *_x("AWS::Lambda::Function", "lambda:PutFunctionScalingConfig lambda:PassCapacityProvider",
+        "Properties.RuntimeManagementConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:PutFunctionRecursionConfig",
+        "no RecursiveLoop: the default (Terminate) stays",
+        "Properties.RecursiveLoop",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:PutFunctionScalingConfig lambda:PassCapacityProvider",
         "no CapacityProviderConfig: not on Lambda Managed Instances",
-        "Properties.CapacityProviderConfig"),
-    *_x("AWS::Lambda::Function", "lambda:AssociateRuntimeAlias",
+        "Properties.CapacityProviderConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:AssociateRuntimeAlias",
         "no RuntimeManagementConfig or capacity provider naming a runtime alias",
-        "Properties.CapacityProviderConfig"),
-    *_x("AWS::Lambda::Function", "s3:GetObjectVersion",
+        "Properties.CapacityProviderConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "s3:GetObjectVersion",
         "no Code.S3ObjectVersion: sam deploy names artifacts by content (MD5), not version",
-        "Properties.Code.S3ObjectVersion"),
-    *_x("AWS::Lambda::Function", "lambda:PublishVersion",
+        "Properties.Code.S3ObjectVersion",
+    ),
+    *_x(
+        "AWS::Lambda::Function",
+        "lambda:PublishVersion",
         "update handler: publishes only for SnapStart/AutoPublish on the function itself; "
-        "versions are AWS::Lambda::Version resources (granted there)", "Properties.SnapStart"),
+        "versions are AWS::Lambda::Version resources (granted there)",
+        "Properties.SnapStart",
+    ),
     # AWS::Lambda::Version / Alias
-    *_x("AWS::Lambda::Version", "lambda:PutProvisionedConcurrencyConfig",
-        "no ProvisionedConcurrencyConfig", "Properties.ProvisionedConcurrencyConfig"),
-    *_x("AWS::Lambda::Version", "lambda:PutRuntimeManagementConfig",
-        "no RuntimeManagementConfig", "Properties.RuntimeManagementConfig"),
-    *_x("AWS::Lambda::Version", "lambda:PutFunctionScalingConfig",
-        "no FunctionScalingConfig", "Properties.FunctionScalingConfig"),
-    *_x("AWS::Lambda::Alias", "lambda:PutProvisionedConcurrencyConfig "
-        "lambda:DeleteProvisionedConcurrencyConfig", "no ProvisionedConcurrencyConfig",
-        "Properties.ProvisionedConcurrencyConfig"),
-    *_x("AWS::Lambda::Alias", "codedeploy:CreateDeployment codedeploy:GetDeployment "
+    *_x(
+        "AWS::Lambda::Version",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "no ProvisionedConcurrencyConfig",
+        "Properties.ProvisionedConcurrencyConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Version",
+        "lambda:PutRuntimeManagementConfig",
+        "no RuntimeManagementConfig",
+        "Properties.RuntimeManagementConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Version",
+        "lambda:PutFunctionScalingConfig",
+        "no FunctionScalingConfig",
+        "Properties.FunctionScalingConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Alias",
+        "lambda:PutProvisionedConcurrencyConfig lambda:DeleteProvisionedConcurrencyConfig",
+        "no ProvisionedConcurrencyConfig",
+        "Properties.ProvisionedConcurrencyConfig",
+    ),
+    *_x(
+        "AWS::Lambda::Alias",
+        "codedeploy:CreateDeployment codedeploy:GetDeployment "
         "codedeploy:GetDeploymentGroup codedeploy:GetDeploymentConfig codedeploy:StopDeployment",
         "no UpdatePolicy.CodeDeployLambdaAliasUpdate: no gradual deployment (SAM adds it with "
-        "DeploymentPreference)", "UpdatePolicy.CodeDeployLambdaAliasUpdate"),
+        "DeploymentPreference)",
+        "UpdatePolicy.CodeDeployLambdaAliasUpdate",
+    ),
     # AWS::Logs::LogGroup
-    *_x("AWS::Logs::LogGroup", "logs:AssociateKmsKey logs:DisassociateKmsKey", "no KmsKeyId",
-        "Properties.KmsKeyId"),
-    *_x("AWS::Logs::LogGroup", "logs:PutDataProtectionPolicy", "no DataProtectionPolicy",
-        "Properties.DataProtectionPolicy"),
-    *_x("AWS::Logs::LogGroup", "logs:PutIndexPolicy logs:DeleteIndexPolicy",
-        "no FieldIndexPolicies", "Properties.FieldIndexPolicies"),
-    *_x("AWS::Logs::LogGroup", "logs:PutResourcePolicy logs:DeleteResourcePolicy",
-        "no ResourcePolicyDocument", "Properties.ResourcePolicyDocument"),
-    *_x("AWS::Logs::LogGroup", "logs:CreateLogDelivery s3:REST.PUT.OBJECT "
-        "firehose:TagDeliveryStream", "no log delivery configured on the group (and "
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:AssociateKmsKey logs:DisassociateKmsKey",
+        "no KmsKeyId",
+        "Properties.KmsKeyId",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:PutDataProtectionPolicy",
+        "no DataProtectionPolicy",
+        "Properties.DataProtectionPolicy",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:PutIndexPolicy logs:DeleteIndexPolicy",
+        "no FieldIndexPolicies",
+        "Properties.FieldIndexPolicies",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:PutResourcePolicy logs:DeleteResourcePolicy",
+        "no ResourcePolicyDocument",
+        "Properties.ResourcePolicyDocument",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:CreateLogDelivery s3:REST.PUT.OBJECT firehose:TagDeliveryStream",
+        "no log delivery configured on the group (and "
         "s3:REST.PUT.OBJECT is an S3 access-log operation name, not an IAM action)",
-        "Properties.LogGroupClass"),
-    *_x("AWS::Logs::LogGroup", "logs:PutLogGroupDeletionProtection",
-        "no DeletionProtectionEnabled", "Properties.DeletionProtectionEnabled"),
-    *_x("AWS::Logs::LogGroup", "logs:PutBearerTokenAuthentication",
-        "no BearerTokenAuthenticationEnabled", "Properties.BearerTokenAuthenticationEnabled"),
+        "Properties.LogGroupClass",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:PutLogGroupDeletionProtection",
+        "no DeletionProtectionEnabled",
+        "Properties.DeletionProtectionEnabled",
+    ),
+    *_x(
+        "AWS::Logs::LogGroup",
+        "logs:PutBearerTokenAuthentication",
+        "no BearerTokenAuthenticationEnabled",
+        "Properties.BearerTokenAuthenticationEnabled",
+    ),
     # API Gateway
-    *_x("AWS::ApiGatewayV2::Api", "s3:getObject", "no BodyS3Location: the OpenAPI body is inline",
-        "Properties.BodyS3Location"),
-    *_x("AWS::ApiGateway::RestApi", "s3:GetObject", "no BodyS3Location: the OpenAPI body is "
-        "inline", "Properties.BodyS3Location"),
-    *_x("AWS::ApiGateway::RestApi", "apigateway:UpdateRestApiPolicy", "no Policy: the API has no "
-        "resource policy", "Properties.Policy"),
-    *_x("AWS::ApiGateway::RestApi", "iam:PassRole", "no integration credentials: the Lambda proxy "
+    *_x(
+        "AWS::ApiGatewayV2::Api",
+        "s3:getObject",
+        "no BodyS3Location: the OpenAPI body is inline",
+        "Properties.BodyS3Location",
+    ),
+    *_x(
+        "AWS::ApiGateway::RestApi",
+        "s3:GetObject",
+        "no BodyS3Location: the OpenAPI body is inline",
+        "Properties.BodyS3Location",
+    ),
+    *_x(
+        "AWS::ApiGateway::RestApi",
+        "apigateway:UpdateRestApiPolicy",
+        "no Policy: the API has no resource policy",
+        "Properties.Policy",
+    ),
+    *_x(
+        "AWS::ApiGateway::RestApi",
+        "iam:PassRole",
+        "no integration credentials: the Lambda proxy "
         "integration is allowed by the function's AWS::Lambda::Permission, not a role",
-        "Properties.Body.paths.*.*.x-amazon-apigateway-integration.credentials"),
+        "Properties.Body.paths.*.*.x-amazon-apigateway-integration.credentials",
+    ),
 ]
 
 
@@ -344,7 +452,9 @@ def handler_call(
         if handler == "tagging" and name in ("GET", "PUT", "DELETE", "POST"):
             # API Gateway's TagResource/UntagResource/GetTags: /tags/{url-encoded ARN}
             return call(names.arn("apigateway", f"/tags/{quote(item_arn, safe='')}", account=False))
-        if name == "POST" and handler == "create":
+        if name in ("POST", "TagResource") and handler == "create":
+            # Creating is a POST on the collection; so is tag-on-create's check (the public
+            # AccessDenied names ".../apis/ID/stages": aws-amplify/amplify-cli#12316).
             return call(names.arn("apigateway", collection, account=False))
         return call(item_arn)
     raise KeyError(
@@ -374,15 +484,23 @@ def sam_deploy_calls(names: Names) -> list[Call]:
         Call(f"{cfn}:DescribeStacks", stack, "sam deploy: does the stack exist (has_stack)"),
         Call(f"{cfn}:GetTemplateSummary", stack, "sam deploy: parameters of the stack (update)"),
         Call(f"{cfn}:CreateChangeSet", stack, "sam deploy: create the change set"),
-        Call(f"{cfn}:CreateChangeSet", transform, "sam deploy: the change set uses the SAM transform"),
-        Call("s3:GetObject", template, "CloudFormation: reads TemplateURL with the caller's credentials",
-             dict(VIA_CLOUDFORMATION)),
+        Call(
+            f"{cfn}:CreateChangeSet", transform, "sam deploy: the change set uses the SAM transform"
+        ),
+        Call(
+            "s3:GetObject",
+            template,
+            "CloudFormation: reads TemplateURL with the caller's credentials",
+            dict(VIA_CLOUDFORMATION),
+        ),
         Call(f"{cfn}:DescribeChangeSet", stack, "sam deploy: wait for the change set (waiter)"),
         Call(f"{cfn}:ExecuteChangeSet", stack, "sam deploy: execute the change set"),
         Call(f"{cfn}:DescribeStackEvents", stack, "sam deploy: stream the stack events"),
         Call(f"{cfn}:DescribeStacks", stack, "sam deploy: wait for the stack, read its outputs"),
         # on_failure = DELETE: a stack whose creation failed is deleted, not left behind
-        Call(f"{cfn}:DeleteStack", stack, "sam deploy --on-failure DELETE: delete the failed stack"),
+        Call(
+            f"{cfn}:DeleteStack", stack, "sam deploy --on-failure DELETE: delete the failed stack"
+        ),
     ]
 
 
@@ -402,8 +520,12 @@ def sam_delete_calls(names: Names) -> list[Call]:
         Call(f"{cfn}:DescribeStacks", companion, "sam delete: is there an ECR companion stack"),
         Call("s3:GetObject", artifact, "sam delete: does the artifact exist (HeadObject)"),
         Call("s3:DeleteObject", artifact, "sam delete: delete the artifact"),
-        Call("s3:ListBucket", bucket, "sam delete: list the artifacts under the prefix",
-             {"s3:prefix": f"{names.prefix}/"}),
+        Call(
+            "s3:ListBucket",
+            bucket,
+            "sam delete: list the artifacts under the prefix",
+            {"s3:prefix": f"{names.prefix}/"},
+        ),
         Call(f"{cfn}:DeleteStack", stack, "sam delete: delete the stack"),
         Call(f"{cfn}:DescribeStacks", stack, "sam delete: wait for the deletion (waiter)"),
     ]
@@ -448,13 +570,22 @@ def _glob(pattern: str, value: str, case: bool = True) -> bool:
     return _compiled(pattern, case).fullmatch(value) is not None
 
 
+_OPERATORS = {
+    "StringEquals": lambda v, w: v == w,
+    "StringEqualsIgnoreCase": lambda v, w: v.lower() == w.lower(),
+    "StringLike": lambda v, w: _glob(w, v),
+    "ArnEquals": lambda v, w: v == w,
+    "ArnLike": lambda v, w: _glob(w, v),
+    "Bool": lambda v, w: v.lower() == w.lower(),
+}
+
+
 def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
     qualifier, _, op = operator.rpartition(":")
     if_exists = op.endswith("IfExists")
     op = op.removesuffix("IfExists")
     present = key in context
-    supported = ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool")
-    if op != "Null" and op.replace("Not", "", 1) not in supported:
+    if op != "Null" and op.replace("Not", "", 1) not in _OPERATORS:
         raise NotImplementedError(f"condition operator {operator}: teach the evaluator")
     if op == "Null":
         return (not present) == (str(expected).lower() == "true")
@@ -462,18 +593,8 @@ def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
         return if_exists or op.startswith(("StringNot", "ArnNot"))
     values = [str(v) for v in _as_list(context[key])]
     wanted = [str(v) for v in _as_list(expected)]
-    tests = {
-        "StringEquals": lambda v, w: v == w,
-        "StringEqualsIgnoreCase": lambda v, w: v.lower() == w.lower(),
-        "StringLike": lambda v, w: _glob(w, v),
-        "ArnEquals": lambda v, w: v == w,
-        "ArnLike": lambda v, w: _glob(w, v),
-        "Bool": lambda v, w: v.lower() == w.lower(),
-    }
     negated = op.replace("Not", "", 1) if op.startswith(("StringNot", "ArnNot")) else None
-    test = tests.get(negated or op)
-    if test is None:
-        raise NotImplementedError(f"condition operator {operator}: teach the evaluator")
+    test = _OPERATORS[negated or op]
 
     def matches(value: str) -> bool:
         hit = any(test(value, w) for w in wanted)
