@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,31 @@ BOOLEANS = {key: [False, True] for key, value in CONTEXT.items() if isinstance(v
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{\{\s*cookiecutter\b")
 
 BIN = Path(sys.executable).parent
+
+
+def runtime_python(version: str) -> Path:
+    """The interpreter of a Lambda runtime version (`python3.13`), to build and run its
+    artifacts: on PATH, else under pyenv (`$(pyenv root)/versions/3.13.*`). Missing, the
+    test skips, unless LAMBDA_RUNTIMES (space-separated, set by .ci/run and the template's
+    workflow) lists the version: then it fails."""
+    import pytest
+
+    name = f"python{version}"
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    # pyenv's shims answer for every version but fail for one that is not selected.
+    candidates = [shutil.which(name), *sorted(root.glob(f"versions/{version}.*/bin/{name}"))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return Path(candidate)
+    reason = f"no {name} on PATH or under pyenv: the Python {version} runtime is not built here"
+    if version in os.environ.get("LAMBDA_RUNTIMES", "").split():
+        pytest.fail(f"{reason}, and LAMBDA_RUNTIMES requires it")
+    pytest.skip(reason)
 
 
 def rendered_files(project: Path) -> list[Path]:
