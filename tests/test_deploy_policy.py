@@ -24,6 +24,7 @@ from tests.helpers import (
     CHOICES,
     NEWER_ACTIONS,
     TEMPLATE,
+    cfn_lint,
     load_cfn_yaml,
     parliament_findings,
 )
@@ -323,3 +324,48 @@ def test_parliaments_unknown_actions_are_real_handler_permissions(render):
     unknown = json.loads(text)
     unknown["Statement"][0]["Action"].append("cloudformation:MadeUpAction")
     assert any("UNKNOWN_ACTION" in f for f in parliament_findings(json.dumps(unknown)))
+
+
+def test_cfn_lint_accepts_only_the_newer_actions(tmp_path):
+    """cfn_lint's W3037 filter lets exactly NEWER_ACTIONS through, not a misspelt action."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["apigateway:TagResource", "apigateway:TagResources"],
+                "Resource": "*",
+            }
+        ],
+    }
+    template = tmp_path / "policy.yml"
+    template.write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "Policy": {
+                        "Type": "AWS::IAM::ManagedPolicy",
+                        "Properties": {"PolicyDocument": policy},
+                    }
+                }
+            }
+        )
+    )
+    (finding,) = cfn_lint(template)
+    assert "W3037" in finding
+    assert "'tagresources' is not one of" in finding
+
+
+def test_samconfig_settings_are_sam_deploy_options(render):
+    """Every deploy setting of samconfig.toml names an option of aws-sam-cli's `sam deploy`
+    (a misspelt key would be ignored), and on_failure = DELETE is one of its modes."""
+    import tomllib
+
+    from samcli.commands.deploy.command import cli
+    from samcli.lib.deploy.utils import FailureMode
+
+    config = tomllib.loads((render("defaults") / "samconfig.toml").read_text())["default"]
+    options = {param.name for param in cli.params}
+    settings = {**config["global"]["parameters"], **config["deploy"]["parameters"]}
+    assert set(settings) <= options, set(settings) - options
+    assert FailureMode(settings["on_failure"]) is FailureMode.DELETE
