@@ -18,6 +18,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from hooks.post_gen_project import SKIP_CFN_LINT
 from tests import deploy_permissions as dp
 from tests.helpers import (
     BOOLEANS,
@@ -49,11 +50,14 @@ RENDERS = {
 @functools.cache
 def _render(root: str, name: str) -> Path:
     output = Path(root) / f"render-{len(os.listdir(root))}"
-    return Path(
-        cookiecutter(
-            str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=RENDERS[name]
+    # The post-gen hook's cfn-lint is test_infrastructure's business; it is slow.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SKIP_CFN_LINT, "1")
+        return Path(
+            cookiecutter(
+                str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=RENDERS[name]
+            )
         )
-    )
 
 
 @pytest.fixture(scope="module")
