@@ -263,7 +263,8 @@ def test_evaluator_semantics():
 
 
 def test_every_exclusion_is_still_a_handler_permission_with_a_reason():
-    """An exclusion whose permission no handler lists any more is stale: remove it."""
+    """An exclusion whose permission no handler lists any more is stale: remove it. Its
+    `unless` property must be one the resource type has (a typo would void nothing)."""
     for exclusion in dp.EXCLUSIONS:
         listed = dp.handler_permissions("eu-west-1", exclusion.resource_type)
         assert any(
@@ -271,6 +272,10 @@ def test_every_exclusion_is_still_a_handler_permission_with_a_reason():
             for h in exclusion.handlers
         ), f"stale exclusion: {exclusion}"
         assert len(exclusion.reason) > 10, exclusion
+        if exclusion.unless and exclusion.unless.startswith("Properties."):
+            schema = dp.provider_schema("eu-west-1", exclusion.resource_type)
+            prop = exclusion.unless.split(".")[1]
+            assert prop in schema["properties"], f"{exclusion}: no property {prop}"
     keys = [(x.resource_type, x.permission.lower()) for x in dp.EXCLUSIONS]
     assert len(keys) == len(set(keys)), "one exclusion per resource type and permission"
 
