@@ -433,8 +433,7 @@ def handler_call(
         if name in ("PublishVersion", "ListVersionsByFunction", "CreateAlias"):
             target = names.arn("lambda", f"function:{names.function}")
         return call(target)
-    if service == "iam" and name == "PassRole":
-        assert rtype == "AWS::Lambda::Function", f"{rtype}: which role does it pass?"
+    if service == "iam" and name == "PassRole" and rtype == "AWS::Lambda::Function":
         return call(
             names.arn("iam", f"role/{names.role}", region=False),
             **{"iam:PassedToService": "lambda.amazonaws.com"},
@@ -445,7 +444,7 @@ def handler_call(
         key = resource["Properties"].get("KmsKeyArn") or resource["Properties"].get("KmsKeyId")
         assert isinstance(key, str), f"{source}: {permission}: name the key ARN"
         return call(key)
-    if service == "logs":
+    if service == "logs" and rtype == "AWS::Logs::LogGroup":
         group = resource["Properties"]["LogGroupName"]
         return call(names.arn("logs", f"log-group:{group}:*"))
     if service == "apigateway":
