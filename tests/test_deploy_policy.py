@@ -147,15 +147,65 @@ def test_the_calls_cover_what_a_deploy_does(render):
     assert {x.permission for _, x in excluded} >= {"ec2:DescribeVpcs", "kms:Decrypt"}
 
 
+def test_the_calls_cover_the_release_resources(render):
+    """The production preset (two environments, canary, e-mail): each environment's calls
+    reach the CodeDeploy application and group, the alias update's deployment, the alarms,
+    dashboard, topic and subscription, the hook function and the roles passed, under that
+    environment's names only."""
+    project = render("preset:production")
+    for environment in ("staging", "production"):
+        calls, excluded = dp.deploy_calls(project, environment)
+        sources = {call.source.split(" (")[0] for call in calls}
+        for rtype in (
+            "AWS::CodeDeploy::Application",
+            "AWS::CodeDeploy::DeploymentGroup",
+            "AWS::CloudWatch::Alarm",
+            "AWS::CloudWatch::Dashboard",
+            "AWS::SNS::Topic",
+            "AWS::SNS::Subscription",
+        ):
+            for handler in ("create", "delete"):
+                assert f"{rtype} {handler} handler" in sources, (rtype, handler)
+        described = "\n".join(call.describe() for call in calls)
+        stack = f"orders-api-{environment}"  # also the function's name: the slug
+
+        def regional(service: str) -> str:
+            return f"arn:aws:{service}:eu-west-1:111122223333:"
+
+        config = (
+            "LambdaCanary10Percent5Minutes" if environment == "production" else "LambdaAllAtOnce"
+        )
+        for expected in (
+            "AWS::Lambda::Alias update handler (ApiFunctionAliaslive): codedeploy:CreateDeployment"
+            f" on arn:aws:codedeploy:eu-west-1:111122223333:deploymentgroup:{stack}-",
+            f"codedeploy:GetDeploymentConfig on arn:aws:codedeploy:eu-west-1:111122223333:"
+            f"deploymentconfig:CodeDeployDefault.{config}",
+            f"iam:PassRole on arn:aws:iam::111122223333:role/{stack}-codedeploy",
+            f"iam:PassRole on arn:aws:iam::111122223333:role/{stack}-pre-traffic",
+            f"lambda:CreateFunction on {regional('lambda')}function:{stack}-pre-traffic",
+            f"cloudwatch:PutMetricAlarm on {regional('cloudwatch')}alarm:{stack}-errors",
+            f"cloudwatch:PutDashboard on arn:aws:cloudwatch::111122223333:dashboard/{stack}",
+            f"sns:CreateTopic on arn:aws:sns:eu-west-1:111122223333:{stack}-alarms",
+            '"sns:Endpoint": "orders-oncall@example.com"',
+        ):
+            assert expected in described, expected
+        other = "staging" if environment == "production" else "production"
+        assert f"orders-api-{other}" not in described
+        assert {x.permission for _, x in excluded} >= {"codedeploy:RegisterOnPremisesInstance"}
+
+
 # --- the evaluator can fail: a permission taken away is reported ------------------------------
 
 
-@pytest.mark.parametrize("name", ["defaults", "preset:rest-api", "preset:snapstart"])
+@pytest.mark.parametrize(
+    "name", ["defaults", "preset:rest-api", "preset:snapstart", "preset:production"]
+)
 def test_every_granted_action_removed_is_reported(render, name):
     """Take each action out of the policy in turn: the check names a call that needs it."""
     project = render(name)
-    calls, _ = dp.deploy_calls(project)
-    policy = rendered_policy(project)
+    environment = dp.environments(project)[-1]  # production, with environments
+    calls, _ = dp.deploy_calls(project, environment)
+    policy = rendered_policy(project, environment)
     for index, statement in enumerate(policy["Statement"]):
         actions = dp._as_list(statement["Action"])
         for action in actions:
