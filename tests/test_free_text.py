@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from hooks.post_gen_project import SKIP_CFN_LINT, load_yaml
+from hooks.post_gen_project import load_yaml
 from hooks.pre_gen_project import check_free_text
 from tests.helpers import BIN, TEMPLATE, rendered_files, settings_title
 
@@ -122,9 +122,8 @@ def check_render(project: Path, name: str, description: str, author: str) -> Non
     description=free_text.filter(usable),
     author=free_text.filter(usable),
 )
-def test_free_text_round_trips(tmp_path_factory, monkeypatch, name, description, author):
+def test_free_text_round_trips(tmp_path_factory, name, description, author):
     assert check_free_text({"project_name": name, "description": description}) == []
-    monkeypatch.setenv(SKIP_CFN_LINT, "1")  # cfn-lint is not about free text; it is slow
     tmp_path = tmp_path_factory.mktemp("free")
     project = bake(tmp_path, project_name=name, description=description, author_name=author)
     check_render(project, name, description, author)
@@ -143,9 +142,8 @@ EXAMPLES = [
 ]
 
 
-def test_free_text_examples(tmp_path, monkeypatch):
+def test_free_text_examples(tmp_path):
     """Hand-picked cases (each is also a shape hypothesis may or may not find)."""
-    monkeypatch.setenv(SKIP_CFN_LINT, "1")
     marker = tmp_path / "pwned"
     for index, (name, template) in enumerate(EXAMPLES):
         description = template.replace("{marker}", str(marker))

@@ -26,6 +26,7 @@ from tests.helpers import (
     cfn_lint,
     load_cfn_yaml,
     parliament_findings,
+    rendered_files,
     run,
     sam_transform,
 )
@@ -586,3 +587,29 @@ def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
     )
     assert document == policy(project)
     assert "stack/via-generate-files/*" in json.dumps(document)
+
+
+def test_pre_commit_lints_both_templates(bake):
+    """The render's own pre-commit runs cfn-lint (the post-gen hook does not: docs/hooks.md),
+    pinned to the version these tests lint with, on exactly the two CloudFormation
+    templates."""
+    project = bake()
+    config = load_cfn_yaml(project / ".pre-commit-config.yaml")
+    (repo,) = [r for r in config["repos"] if r["repo"].endswith("/cfn-lint")]
+    pins = dict(
+        line.split("==")
+        for line in (TEMPLATE / "requirements-test.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert repo["rev"] == "v" + pins["cfn-lint"]
+    (hook,) = repo["hooks"]
+    assert hook["id"] == "cfn-lint"
+    linted = [
+        p
+        for p in rendered_files(project)
+        if re.search(hook["files"], p.relative_to(project).as_posix())
+    ]
+    assert sorted(p.relative_to(project).as_posix() for p in linted) == [
+        "infra/bootstrap.yml",
+        "template.yml",
+    ]
