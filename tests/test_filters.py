@@ -14,10 +14,9 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 from jinja2 import Environment
-from markdown_it import MarkdownIt
 
 import local_extensions as ext
-from tests.helpers import CONTEXT
+from tests.helpers import CONTEXT, shown, squash
 
 # Free text as the pre-generation hook lets it through: one line, printable, tab allowed.
 one_line = st.text(
@@ -120,22 +119,6 @@ def test_py_str_reads_back_and_fits_the_line(text):
 
 
 # --- md_text ----------------------------------------------------------------------------------
-
-MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-
-
-def shown(markdown: str) -> list[str]:
-    """The visible text of each top-level block of a Markdown document."""
-    return [
-        "".join(child.content for child in token.children or [])
-        for token in MD.parse(markdown)
-        if token.type == "inline"
-    ]
-
-
-def squash(text: str) -> str:
-    """What a browser shows: runs of white space collapse, ends are trimmed."""
-    return " ".join(text.split())
 
 
 @pytest.mark.parametrize(

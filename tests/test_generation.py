@@ -15,17 +15,15 @@ import pytest
 from tests.helpers import (
     BOOLEANS,
     CHOICES,
-    CONTEXT,
+    DEFAULTS,
     PIPELINE_FILES,
+    SINGLE_OPTIONS,
     TEMPLATE,
     jinja_leftovers,
-    load_cfn_yaml,
+    load_yaml,
     ruff,
     settings_title,
 )
-
-DEFAULT_SLUG = "fastapi-lambda-service"
-DEFAULT_PACKAGE = "fastapi_lambda_service"
 
 
 def pyproject(project: Path) -> dict:
@@ -59,7 +57,7 @@ def check_api_type(project: Path, value: str) -> None:
 CI_README = {
     "github-actions": "repository variable**, name `AWS_DEPLOY_ROLE_ARN`",
     "gitlab": "`AWS_DEPLOY_ROLE_ARN`, value the ARN from step 2, with **Protect variable**",
-    "travis": "aws iam create-access-key --user-name fastapi-lambda-service-deploy",
+    "travis": f"aws iam create-access-key --user-name {DEFAULTS['stack_name']}-deploy",
     "none": "No CI/CD pipeline was rendered",
 }
 
@@ -87,7 +85,7 @@ def check_ci_provider(project: Path, value: str) -> None:
 
 
 def check_snapstart(project: Path, value: bool) -> None:
-    function = load_cfn_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
+    function = load_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
     actions: set[str] = set()
     for statement in json.loads((project / "iam" / "deploy-policy.json").read_text())["Statement"]:
         action = statement["Action"]
@@ -115,7 +113,7 @@ def check_license(project: Path, value: str) -> None:
     text = (project / "LICENSE").read_text()
     first_line, expression = LICENSE_FIRST_LINES[value]
     assert text.strip().startswith(first_line)
-    assert "Your Name" in text
+    assert DEFAULTS["author_name"] in text
     assert pyproject(project)["project"]["license"] == expression
 
 
@@ -128,10 +126,6 @@ OPTION_CHECKS = {
     "license": check_license,
 }
 
-SINGLE_OPTIONS = [
-    (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
-]
-
 
 def test_every_option_has_a_check():
     assert set(OPTION_CHECKS) == set(CHOICES) | set(BOOLEANS)
@@ -142,22 +136,23 @@ def test_every_option_has_a_check():
 
 def test_default_bake(bake, run_service_tests):
     project = bake()
-    assert project.name == DEFAULT_SLUG
+    package = DEFAULTS["package_name"]
+    assert project.name == DEFAULTS["project_slug"]
     assert jinja_leftovers(project) == []
 
     meta = pyproject(project)["project"]
-    assert meta["name"] == DEFAULT_SLUG
-    assert meta["description"] == CONTEXT["description"]
-    assert meta["authors"] == [{"name": "Your Name", "email": "you@example.com"}]
+    assert meta["name"] == DEFAULTS["project_slug"]
+    assert meta["description"] == DEFAULTS["description"]
+    assert meta["authors"] == [{"name": DEFAULTS["author_name"], "email": DEFAULTS["author_email"]}]
     assert meta["dynamic"] == ["dependencies"]
     assert "dev" in meta["optional-dependencies"]
 
-    main = (project / "src" / DEFAULT_PACKAGE / "main.py").read_text()
+    main = (project / "src" / package / "main.py").read_text()
     assert "handler = make_handler(app, base_path=settings.base_path)" in main
-    root_path = (project / "src" / DEFAULT_PACKAGE / "core" / "root_path.py").read_text()
+    root_path = (project / "src" / package / "core" / "root_path.py").read_text()
     assert 'Mangum(RootPath(app, base_path), lifespan="off")' in root_path
     assert "async def ping" in main
-    example = project / "src" / DEFAULT_PACKAGE / "api" / "v1" / "endpoints" / "example.py"
+    example = project / "src" / package / "api" / "v1" / "endpoints" / "example.py"
     assert "async def multiply" in example.read_text()
 
     # Runtime pins: exact versions, and nothing meant for development.
@@ -202,7 +197,7 @@ def test_free_text_reaches_python_and_toml(bake, run_service_tests):
     run_service_tests(project)
 
 
-# --- command-line answers ------------------------------------------------------------------
+# --- command-line answers (the CLI itself is under test) ---------------------------------
 
 
 @pytest.mark.parametrize(

@@ -18,25 +18,24 @@ import sys
 from pathlib import Path
 
 import pytest
-from cookiecutter.main import cookiecutter
 
-from tests.helpers import BIN, TEMPLATE, run
+from tests.helpers import BIN, DEFAULTS, run
 
-PACKAGE = "fastapi_lambda_service"
+PACKAGE = DEFAULTS["package_name"]
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx", "httpx2"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
 
 # Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays.
-INVOKE = """
+INVOKE = f"""
 import json, sys
 artifact, events = sys.argv[1], json.load(open(sys.argv[2]))
 sys.path.insert(0, artifact)
-from fastapi_lambda_service.main import handler
+from {PACKAGE}.main import handler
 import fastapi, pydantic_core
 outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.startswith(artifact)]
 assert not outside and "site" not in sys.modules, (outside, sys.path)
-print(json.dumps({name: handler(event, None) for name, event in events.items()}))
+print(json.dumps({{name: handler(event, None) for name, event in events.items()}}))
 """
 
 
@@ -49,19 +48,8 @@ def generate(cwd: Path, *args: str) -> dict:
     return json.loads(sam("local", "generate-event", *args, cwd=cwd))
 
 
-def build(tmp_path: Path, api_type: str) -> tuple[Path, Path]:
-    project = Path(
-        cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            output_dir=str(tmp_path),
-            extra_context={
-                "python_version": "3.11",
-                "architecture": ARCHITECTURE,
-                "api_type": api_type,
-            },
-        )
-    )
+def build(bake, api_type: str) -> tuple[Path, Path]:
+    project = bake(python_version="3.11", architecture=ARCHITECTURE, api_type=api_type)
     # What a developer's src/ holds after `pip install -e .` and a test run: none of it ships.
     src = project / "src"
     (src / f"{PACKAGE}.egg-info").mkdir()
@@ -122,8 +110,8 @@ def body(response: dict) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("api_type", ["http", "rest"])
-def test_sam_build_artifact(tmp_path, api_type):
-    project, artifact = build(tmp_path, api_type)
+def test_sam_build_artifact(bake, tmp_path, api_type):
+    project, artifact = build(bake, api_type)
     assert_contents(project, artifact)
 
     example = ["--method", "POST", "--path", "api/v1/example", "--body", '{"a": 6, "b": 7}']
@@ -166,10 +154,10 @@ def test_sam_build_artifact(tmp_path, api_type):
             assert json.loads(body(answers[flavour])) == {"ping": "pong!"}, flavour
 
 
-def test_makefile_cross_builds_for_the_lambda_platform(tmp_path):
+def test_makefile_cross_builds_for_the_lambda_platform(render, tmp_path):
     """Without building: the default render (Python 3.13 on arm64) asks pip for aarch64
     wheels of CPython 3.13, binary only, and compiles with the runtime's Python."""
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
+    project = render()
     env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact")}
     env.pop("ARCHITECTURE", None)
     dry_run = run(["make", "-n", "build-ApiFunction"], cwd=project / "src", env=env).stdout

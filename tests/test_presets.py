@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import BIN, CONTEXT, TEMPLATE, lint_rendered, load_cfn_yaml, run
+from tests.helpers import BIN, CONTEXT, TEMPLATE, lint_rendered, load_yaml, run
 
 PRESETS = TEMPLATE / "presets"
 PRESET_NAMES = sorted(path.stem for path in PRESETS.glob("*.yaml"))
@@ -54,7 +54,7 @@ def assert_ci_files(project: Path, provider: str) -> None:
 
 
 def sam_template(project: Path) -> dict:
-    return load_cfn_yaml(project / "template.yml")
+    return load_yaml(project / "template.yml")
 
 
 # --- what each preset must show in the rendered project -----------------------------------
