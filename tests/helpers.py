@@ -88,6 +88,43 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def docs_problems(project: Path) -> list[str]:
+    """What is wrong with a render's README and docs/*.md as a reader's documents: each is
+    a Markdown document under an H1 title with no unclosed code fence, every relative link
+    leads to a file of the render, and the README links every doc."""
+    documents = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    problems, linked = [], set()
+    for path in documents:
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(project).as_posix()
+        tokens = MARKDOWN.parse(text)
+        if not (tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1"):
+            problems.append(f"{name}: does not start with an H1 title")
+        fences = [line for line in text.splitlines() if line.lstrip().startswith("```")]
+        if len(fences) % 2:
+            problems.append(f"{name}: a code fence is not closed")
+        links = [
+            token.attrGet("href")
+            for block in tokens
+            for token in block.children or []
+            if token.type == "link_open"
+        ]
+        for href in links:
+            if re.match(r"[a-z]+:|#", href):
+                continue  # a URL or an anchor
+            target = (path.parent / href.split("#")[0]).resolve()
+            if not target.is_file():
+                problems.append(f"{name}: link to {href}, which is not a file of the render")
+            elif path.name == "README.md":
+                linked.add(target)
+    problems += [
+        f"README.md: no link to {doc.relative_to(project).as_posix()}"
+        for doc in documents[1:]
+        if doc.resolve() not in linked
+    ]
+    return problems
+
+
 def settings_title(project: Path, package: str):
     """The default `title` of the rendered Settings, read from the source with `ast`."""
     config = ast.parse((project / "src" / package / "core" / "config.py").read_text())

@@ -19,11 +19,15 @@ from tests.helpers import (
     PIPELINE_FILES,
     SINGLE_OPTIONS,
     TEMPLATE,
+    docs_problems,
     jinja_leftovers,
     load_yaml,
     ruff,
     settings_title,
 )
+
+# The rendered project's docs/, each linked from its README.
+DOCS = ["deployment.md", "development.md", "event-sources.md", "performance.md", "updating.md"]
 
 
 def pyproject(project: Path) -> dict:
@@ -64,7 +68,7 @@ CI_README = {
 
 def check_ci_provider(project: Path, value: str) -> None:
     """Exactly the chosen provider's pipeline file, none of the others, none for `none`;
-    Dependabot with GitHub Actions only; the README says how to set the pipeline up."""
+    Dependabot with GitHub Actions only; docs/deployment.md says how to set the pipeline up."""
     pipelines = {rel for rel in PIPELINE_FILES.values() if (project / rel).exists()}
     if value == "none":
         assert pipelines == set()
@@ -77,8 +81,8 @@ def check_ci_provider(project: Path, value: str) -> None:
         ]
     else:
         assert not (project / ".github").exists()
-    readme = (project / "README.md").read_text()
-    section = readme.split("## Continuous deployment", 1)[1]
+    deployment = (project / "docs" / "deployment.md").read_text()
+    section = deployment.split("## Continuous deployment", 1)[1]
     assert " ".join(CI_README[value].split()) in " ".join(section.split())
     for other in set(CI_README) - {value}:
         assert " ".join(CI_README[other].split()) not in " ".join(section.split())
@@ -94,7 +98,8 @@ def check_snapstart(project: Path, value: bool) -> None:
         assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
         assert function["AutoPublishAlias"] == "live"
         assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
-        assert "alias\n`live`, which the API invokes" in (project / "README.md").read_text()
+        deployment = (project / "docs" / "deployment.md").read_text()
+        assert "alias\n`live`, which the API invokes" in deployment
     else:
         assert "SnapStart" not in function
         assert "AutoPublishAlias" not in function
@@ -139,6 +144,8 @@ def test_default_bake(bake, run_service_tests):
     package = DEFAULTS["package_name"]
     assert project.name == DEFAULTS["project_slug"]
     assert jinja_leftovers(project) == []
+    assert docs_problems(project) == []
+    assert sorted(p.name for p in (project / "docs").iterdir()) == DOCS
 
     meta = pyproject(project)["project"]
     assert meta["name"] == DEFAULTS["project_slug"]
@@ -181,6 +188,7 @@ def test_default_bake(bake, run_service_tests):
 def test_single_option(bake, run_service_tests, key, value):
     project = bake(**{key: value})
     assert jinja_leftovers(project) == []
+    assert docs_problems(project) == []
     OPTION_CHECKS[key](project, value)
     ruff(project)
     run_service_tests(project)

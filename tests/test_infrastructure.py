@@ -451,11 +451,11 @@ def check_samconfig(project: Path, answers: dict) -> None:
     assert default["validate"]["parameters"]["lint"] is True
 
 
-def check_readme(project: Path, answers: dict) -> None:
-    readme = (project / "README.md").read_text()
-    deployment = readme[readme.index("## Deployment") :]
-    if "\n## " in deployment[3:]:
-        deployment = deployment[: deployment.index("\n## ", 3)]  # this section only
+def check_deployment_doc(project: Path, answers: dict) -> None:
+    """docs/deployment.md (linked from the README) takes the answers' names through the
+    bootstrap and the deploy, for the chosen CI provider only."""
+    deployment = (project / "docs" / "deployment.md").read_text()
+    deployment = deployment[: deployment.index("\n## Continuous deployment")]  # not the CI
     assert "See the sections below (filled in by" not in deployment
     assert f"--stack-name {answers['stack_name']}-bootstrap" in deployment
     assert f"--region {answers['aws_region']}" in deployment
@@ -496,7 +496,7 @@ CHECKS = [
     check_bootstrap_lambda_role,
     check_bootstrap_deploy_identity,
     check_samconfig,
-    check_readme,
+    check_deployment_doc,
 ]
 
 

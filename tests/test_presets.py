@@ -43,6 +43,10 @@ def readme(project: Path) -> str:
     return (project / "README.md").read_text()
 
 
+def performance_doc(project: Path) -> str:
+    return (project / "docs" / "performance.md").read_text()
+
+
 def assert_ci_files(project: Path, provider: str) -> None:
     """The chosen provider's pipeline is there, and only it (the post-gen hook removes the
     others)."""
@@ -71,7 +75,7 @@ def check_rest_api(project: Path) -> None:
     resources = sam_template(project)["Resources"]
     assert resources["RestApi"]["Properties"]["StageName"] == "v1"
     assert "HttpApi" not in resources
-    assert "**Timeout: 29 s.**" in readme(project)
+    assert "**Timeout: 29 s.**" in performance_doc(project)
     assert_ci_files(project, "github-actions")
 
 
@@ -102,7 +106,7 @@ def check_x86_apache(project: Path) -> None:
     ]
     assert pyproject["tool"]["ruff"]["target-version"] == "py311"
     assert "x86_64" in readme(project)
-    assert "**Memory: 2048 MB.**" in readme(project)
+    assert "**Memory: 2048 MB.**" in performance_doc(project)
     assert (project / "LICENSE").read_text().strip().startswith("Apache License")
 
 
