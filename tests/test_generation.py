@@ -234,6 +234,18 @@ def test_boolean_answer_on_the_command_line(tmp_path, answer, expected):
     assert json.loads(replay.read_text())["cookiecutter"]["snapstart"] is expected
 
 
+def test_template_docs():
+    """The template's own README and docs/ hold together as the rendered ones must: titles,
+    closed fences, links that resolve, and the README links every doc."""
+    assert docs_problems(TEMPLATE) == []
+    assert sorted(p.name for p in (TEMPLATE / "docs").iterdir()) == [
+        "contributing.md",
+        "hooks.md",
+        "prompts.md",
+        "updating.md",
+    ]
+
+
 def test_template_code_is_ruff_clean():
     """The hooks and this suite follow the same lint rules as the code they render."""
     for tool in (["check", "--no-cache"], ["format", "--no-cache", "--check"]):
