@@ -245,6 +245,7 @@ def test_cruft_create_check_update(tmp_path, env, template_repo):
         ".cruft.json",
         "README.md",
         "RUNBOOK.md",
+        "docs/updating.md",  # it names the template version
     }
     text = readme.read_text()
     assert "Template change: see RUNBOOK.md." in text
