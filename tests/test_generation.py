@@ -139,42 +139,51 @@ def test_every_option_has_a_check():
 # --- the default render -------------------------------------------------------------------
 
 
-def test_default_bake(bake, run_service_tests):
-    project = bake()
-    package = DEFAULTS["package_name"]
+def test_default_render_is_clean(render):
+    project = render()
     assert project.name == DEFAULTS["project_slug"]
     assert jinja_leftovers(project) == []
     assert docs_problems(project) == []
     assert sorted(p.name for p in (project / "docs").iterdir()) == DOCS
 
-    meta = pyproject(project)["project"]
+
+def test_default_metadata(render):
+    meta = pyproject(render())["project"]
     assert meta["name"] == DEFAULTS["project_slug"]
     assert meta["description"] == DEFAULTS["description"]
     assert meta["authors"] == [{"name": DEFAULTS["author_name"], "email": DEFAULTS["author_email"]}]
     assert meta["dynamic"] == ["dependencies"]
     assert "dev" in meta["optional-dependencies"]
 
-    main = (project / "src" / package / "main.py").read_text()
+
+def test_default_app_and_handler(render):
+    package = render() / "src" / DEFAULTS["package_name"]
+    main = (package / "main.py").read_text()
     assert "handler = make_handler(app, base_path=settings.base_path)" in main
-    root_path = (project / "src" / package / "core" / "root_path.py").read_text()
+    root_path = (package / "core" / "root_path.py").read_text()
     assert 'Mangum(RootPath(app, base_path), lifespan="off")' in root_path
     assert "async def ping" in main
-    example = project / "src" / package / "api" / "v1" / "endpoints" / "example.py"
-    assert "async def multiply" in example.read_text()
+    assert "async def multiply" in (package / "api" / "v1" / "endpoints" / "example.py").read_text()
 
-    # Runtime pins: exact versions, and nothing meant for development.
+
+def test_default_runtime_pins(render):
+    """Exact versions, and nothing meant for development; tests and tools stay outside the
+    directory that ships to Lambda."""
+    src = render() / "src"
     requirements = [
         line
-        for line in (project / "src" / "requirements.txt").read_text().splitlines()
+        for line in (src / "requirements.txt").read_text().splitlines()
         if line and not line.startswith("#")
     ]
     assert all("==" in line for line in requirements), requirements
     names = {line.split("==")[0] for line in requirements}
     assert {"fastapi", "mangum", "pydantic", "pydantic-settings"} <= names
     assert not names & {"pytest", "ruff", "httpx", "httpx2", "uvicorn"}
-    # Tests and tools stay outside the directory that ships to Lambda.
-    assert not any(p.name.startswith("test") for p in (project / "src").rglob("*"))
+    assert not any(p.name.startswith("test") for p in src.rglob("*"))
 
+
+def test_default_lints_and_passes_its_tests(bake, run_service_tests):
+    project = bake()  # its own: ruff and pytest write caches into it
     ruff(project)
     output = run_service_tests(project).stdout
     assert " passed" in output
