@@ -249,6 +249,7 @@ def test_template_docs():
     assert docs_problems(TEMPLATE) == []
     assert sorted(p.name for p in (TEMPLATE / "docs").iterdir()) == [
         "contributing.md",
+        "deploy-policy.md",
         "hooks.md",
         "prompts.md",
         "updating.md",

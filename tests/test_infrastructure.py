@@ -249,6 +249,7 @@ def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
             assert set(as_list(statement["Action"])) == {
                 "logs:DescribeLogGroups",
                 "logs:DescribeIndexPolicies",
+                "logs:DescribeResourcePolicies",
             }
         for arn in as_list(statement["Resource"]):
             parts = arn.split(":")
@@ -270,7 +271,11 @@ def check_policy_stack_and_artifacts(project: Path, answers: dict) -> None:
     assert allowed(project, transform) == {"cloudformation:CreateChangeSet"}
     bucket = f"arn:aws:s3:::{answers['deployment_bucket']}"
     assert allowed(project, bucket) == {"s3:ListBucket"}
-    assert allowed(project, f"{bucket}/{stack}/*") == {"s3:GetObject", "s3:PutObject"}
+    assert allowed(project, f"{bucket}/{stack}/*") == {
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+    }
 
 
 def check_policy_function(project: Path, answers: dict) -> None:
@@ -280,12 +285,21 @@ def check_policy_function(project: Path, answers: dict) -> None:
         "lambda:CreateFunction",
         "lambda:UpdateFunctionCode",
         "lambda:UpdateFunctionConfiguration",
-        "lambda:AddPermission",
         "lambda:TagResource",
     } <= actions
+    # Invoke permissions: only for API Gateway, and on what the API invokes (the alias with
+    # SnapStart, else the function).
+    statements = policy(project)["Statement"]
+    (invoke,) = [s for s in statements if "lambda:AddPermission" in as_list(s["Action"])]
+    assert invoke["Condition"] == {"StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}}
+    assert set(invoke["Action"]) == {"lambda:AddPermission", "lambda:RemovePermission"}
+    assert invoke["Resource"] == (f"{function}:*" if answers["snapstart"] else function)
     if answers["snapstart"]:
         assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
-        assert allowed(project, f"{function}:*") == actions
+        assert allowed(project, f"{function}:*") - actions == {
+            "lambda:AddPermission",
+            "lambda:RemovePermission",
+        }
     else:
         assert not {action for action in actions if "Alias" in action or "Version" in action}
         assert allowed(project, f"{function}:*") == set()
@@ -447,6 +461,7 @@ def check_samconfig(project: Path, answers: dict) -> None:
     assert "CAPABILITY_IAM" not in settings["capabilities"]
     assert settings["confirm_changeset"] is False
     assert settings["fail_on_empty_changeset"] is False
+    assert settings["on_failure"] == "DELETE"  # a failed first deploy leaves no stack behind
     assert "resolve_s3" not in settings
     assert default["validate"]["parameters"]["lint"] is True
 
