@@ -1,7 +1,11 @@
-"""The rendered infrastructure as code: template.yml (SAM), samconfig.toml,
-iam/deploy-policy.json and infra/bootstrap.yml, under the real tools (cfn-lint with
-informational findings, `sam validate --lint`, parliament) and with the semantics that lint
-cannot see. Each distinct set of answers is rendered once per worker and shared."""
+"""The rendered infrastructure as code: template.yml (SAM), samconfig.toml, the deploy
+policies iam/deploy-policy*.json (one per environment) and infra/bootstrap.yml, under the
+real tools (cfn-lint with informational findings, `sam validate --lint`, parliament) and
+with the semantics that lint cannot see. Each check is a short function of (project,
+answers) and runs as a test of its own on every render of RENDERS (every value of every
+choice, answers unlike every default, and every combination of the release answers with
+the API and SnapStart); each render is baked once per worker (the `render` fixture) and
+shared."""
 
 from __future__ import annotations
 
@@ -9,30 +13,27 @@ import functools
 import json
 import os
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
-from cookiecutter.generate import generate_context
-from cookiecutter.main import cookiecutter
+from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
 
+from hooks import post_gen_project as post
 from tests.helpers import (
     BIN,
-    BOOLEANS,
     CHOICES,
+    SINGLE_OPTIONS,
     TEMPLATE,
     cfn_lint,
-    load_cfn_yaml,
+    load_yaml,
     parliament_findings,
+    rendered_files,
+    resolved_answers,
     run,
     sam_transform,
 )
-
-SINGLE_OPTIONS = [
-    (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
-]
 
 # Answers unlike every default, so that an assertion on a name can fail.
 CUSTOM = {
@@ -52,52 +53,76 @@ CUSTOM = {
     "timeout": "20",
 }
 
+CUSTOM_COMBINATIONS = [
+    ("http", False, "github-actions"),
+    ("http", True, "gitlab"),
+    ("rest", False, "travis"),
+    ("rest", True, "none"),
+]
+RENDERS = {f"{key}={value}": {key: value} for key, value in SINGLE_OPTIONS}
+for api_type, snapstart, ci_provider in CUSTOM_COMBINATIONS:
+    RENDERS[f"custom-{api_type}-snapstart={snapstart}-{ci_provider}"] = {
+        **CUSTOM,
+        "api_type": api_type,
+        "snapstart": snapstart,
+        "ci_provider": ci_provider,
+    }
+
+RELEASE = [
+    {"environments": env, "deployment_strategy": strategy, "alarm_email": email}
+    for env in CHOICES["environments"]
+    for strategy in CHOICES["deployment_strategy"]
+    for email in ("", "on-call+orders@example.com")
+]
+EXISTING = [(api, snap) for api in CHOICES["api_type"] for snap in (False, True)]
+# Every combination of the release answers with api_type and snapstart (what template.yml
+# depends on); ci_provider rotates so that each release combination meets every provider
+# (the bootstrap depends on it) in as many renders.
+MATRIX = [
+    {
+        **release,
+        "api_type": api,
+        "snapstart": snap,
+        "ci_provider": CHOICES["ci_provider"][(i + j) % len(CHOICES["ci_provider"])],
+        "python_version": "3.12",  # SnapStart needs 3.12+
+    }
+    for i, release in enumerate(RELEASE)
+    for j, (api, snap) in enumerate(EXISTING)
+]
+for extra in MATRIX:
+    RENDERS["release-" + "-".join(str(value) for value in extra.values())] = extra
+
 API_LIMIT = {"http": 30, "rest": 29}
 
 
-@functools.cache
-def _render(root: str, items: tuple) -> Path:
-    extra = dict(items)
-    output = Path(root) / f"render-{len(os.listdir(root))}"
-    return Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=extra)
-    )
+def environments(answers: dict) -> list[tuple[str, str, str]]:
+    """(name suffix, environment, logical id suffix) of each environment a render deploys."""
+    if answers["environments"] == "staging-production":
+        return [("-staging", "staging", "Staging"), ("-production", "production", "Production")]
+    return [("", "", "")]
 
 
-@pytest.fixture(scope="module")
-def render(tmp_path_factory):
-    """render(**answers) -> project path, rendered once per distinct set of answers."""
-    root = tmp_path_factory.mktemp("infra")
-
-    def _r(**extra):
-        return _render(str(root), tuple(sorted(extra.items())))
-
-    yield _r
-    _render.cache_clear()
-    shutil.rmtree(root, ignore_errors=True)
+def named(answers: dict, base: str, tail: str = ""):
+    """How template.yml names a per-environment resource: `base` + `tail`, or
+    `!Sub base-${Environment}tail` (`<function>-staging-pre-traffic`, as the bootstrap's
+    roles and the deploy policy name it)."""
+    if answers["environments"] == "staging-production":
+        return {"Fn::Sub": base + "-${Environment}" + tail}
+    return base + tail
 
 
-def answers(**extra) -> dict:
-    """The answers a render got, derived defaults resolved by cookiecutter itself."""
-    return dict(_answers(tuple(sorted(extra.items()))))
+def policy_file(suffix: str = "") -> str:
+    """The rendered deploy policy of an environment's name suffix ("" with one stack)."""
+    return f"iam/deploy-policy{suffix}.json"
 
 
-@functools.cache
-def _answers(items: tuple) -> tuple:
-    context = generate_context(
-        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=dict(items)
-    )
-    return tuple(prompt_for_config(context, no_input=True).items())
+def policy(project: Path, suffix: str = "") -> dict:
+    return json.loads((project / policy_file(suffix)).read_text())
 
 
-def policy(project: Path) -> dict:
-    return json.loads((project / "iam" / "deploy-policy.json").read_text())
-
-
-def bootstrap_policy(project: Path, logical_suffix: str = "") -> dict:
-    bootstrap = load_cfn_yaml(project / "infra" / "bootstrap.yml")
-    policy_ = bootstrap["Resources"][f"DeployPolicy{logical_suffix}"]
-    return policy_["Properties"]["PolicyDocument"]
+def bootstrap_policy(project: Path, logical: str = "") -> dict:
+    bootstrap = load_yaml(project / "infra" / "bootstrap.yml")
+    return bootstrap["Resources"][f"DeployPolicy{logical}"]["Properties"]["PolicyDocument"]
 
 
 def resolve_subs(node, **values):
@@ -119,90 +144,95 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def environments(a: dict) -> list[tuple[str, str, str]]:
-    """(name suffix, environment, logical id suffix) of each environment a render deploys."""
-    if a["environments"] == "staging-production":
-        return [("-staging", "staging", "Staging"), ("-production", "production", "Production")]
-    return [("", "", "")]
+# --- the SAM template ---------------------------------------------------------------------------
 
 
-def named(a: dict, base: str, tail: str = ""):
-    """How template.yml names a per-environment resource: `base` + `tail`, or
-    `!Sub base-${Environment}tail` (`<function>-staging-pre-traffic`, as the bootstrap's
-    roles and the deploy policy name it)."""
-    if a["environments"] == "staging-production":
-        return {"Fn::Sub": base + "-${Environment}" + tail}
-    return base + tail
+def sam_template(project: Path) -> dict:
+    return load_yaml(project / "template.yml")
 
 
-def policy_files(a: dict) -> dict[str, str]:
-    """The rendered deploy policy of each environment suffix."""
-    if a["environments"] == "staging-production":
-        return {suffix: f"iam/deploy-policy{suffix}.json" for suffix, _, _ in environments(a)}
-    return {"": "iam/deploy-policy.json"}
+def function_properties(template: dict) -> dict:
+    """The function's properties, Globals.Function merged in (as SAM merges them)."""
+    return {**template["Globals"]["Function"], **template["Resources"]["ApiFunction"]["Properties"]}
 
 
-# --- the SAM template: semantics ------------------------------------------------------------
-
-
-def check_sam_template(project: Path, a: dict) -> None:
-    """What every render's template.yml must say, given its answers `a`."""
-    template = load_cfn_yaml(project / "template.yml")
+def check_function(project: Path, answers: dict) -> None:
+    """The post-gen hook's own checks of the SAM template pass, and the function is what
+    the answers ask for."""
+    assert post.check_sam_template(project, answers) == []
+    template = sam_template(project)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    function_globals = template["Globals"]["Function"]
-    function = template["Resources"]["ApiFunction"]
-    assert function["Type"] == "AWS::Serverless::Function"
-    props = {**function_globals, **function["Properties"]}
-
-    assert props["Runtime"] == f"python{a['python_version']}"
-    assert props["Architectures"] == [a["architecture"]]
-    assert props["MemorySize"] == int(a["memory_size"])
-    assert props["Timeout"] == int(a["timeout"])
-    assert 1 <= props["Timeout"] <= API_LIMIT[a["api_type"]]
-    assert props["Handler"] == f"{a['package_name']}.main.handler"
+    assert template["Resources"]["ApiFunction"]["Type"] == "AWS::Serverless::Function"
+    props = function_properties(template)
+    assert props["Runtime"] == f"python{answers['python_version']}"
+    assert props["Architectures"] == [answers["architecture"]]
+    assert props["MemorySize"] == int(answers["memory_size"])
+    assert props["Timeout"] == int(answers["timeout"])
+    assert 1 <= props["Timeout"] <= API_LIMIT[answers["api_type"]]
+    assert props["Handler"] == f"{answers['package_name']}.main.handler"
     # The app and its runtime dependencies only: never the project root (tests, tools, .venv).
     assert props["CodeUri"] == "src/"
     assert (project / "src" / "requirements.txt").is_file()
-    assert props["FunctionName"] == named(a, a["function_name"])
-    env = "-${Environment}" if a["environments"] == "staging-production" else ""
+    assert props["FunctionName"] == named(answers, answers["function_name"])
+    role = answers["lambda_role_name"]
+    env = "-${Environment}" if answers["environments"] == "staging-production" else ""
     assert props["Role"] == {
-        "Fn::Sub": (
-            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{a['lambda_role_name']}{env}"
-        )
+        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role}{env}"
     }
     assert "Policies" not in props  # no role made here: no CAPABILITY_IAM
     assert props["Tracing"] == "Active"
+
+
+def check_function_logging(project: Path, answers: dict) -> None:
+    template = sam_template(project)
+    props = function_properties(template)
     assert props["LoggingConfig"] == {
         "LogFormat": "JSON",
         "LogGroup": {"Ref": "ApiFunctionLogGroup"},
     }
     log_group = template["Resources"]["ApiFunctionLogGroup"]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
-    assert log_group["Properties"]["LogGroupName"] == named(a, f"/aws/lambda/{a['function_name']}")
+    assert log_group["Properties"]["LogGroupName"] == named(
+        answers, f"/aws/lambda/{answers['function_name']}"
+    )
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert props["Environment"]["Variables"]["LOG_LEVEL"] == {"Ref": "LogLevel"}
     for name in ("LogLevel", "LogRetentionInDays"):
         assert "Default" in template["Parameters"][name]
 
-    # SnapStart only when asked, and then on published versions behind an alias; canary
-    # deployments shift that alias too.
-    alias = a["snapstart"] or a["deployment_strategy"] == "canary"
-    if a["snapstart"]:
+
+def has_alias(answers: dict) -> bool:
+    """SnapStart and canary deployments both publish versions behind the alias `live`."""
+    return answers["snapstart"] or answers["deployment_strategy"] == "canary"
+
+
+def check_snapstart(project: Path, answers: dict) -> None:
+    """SnapStart only when asked, and then on published versions behind an alias, which
+    canary deployments shift too."""
+    props = function_properties(sam_template(project))
+    if answers["snapstart"]:
         assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     else:
         assert "SnapStart" not in props
-    if alias:
+    if has_alias(answers):
         assert props["AutoPublishAlias"] == "live"
     else:
         assert "AutoPublishAlias" not in props
 
-    events = props["Events"]
-    outputs = template["Outputs"]
+
+def check_outputs(project: Path, answers: dict) -> None:
+    outputs = sam_template(project)["Outputs"]
     assert set(outputs) >= {"ApiUrl", "FunctionName", "FunctionArn"}
     assert outputs["FunctionName"]["Value"] == {"Ref": "ApiFunction"}
     assert outputs["FunctionArn"]["Value"] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
-    url = outputs["ApiUrl"]["Value"]["Fn::Sub"]
-    if a["api_type"] == "http":
+
+
+def check_api(project: Path, answers: dict) -> None:
+    """The API of the chosen flavour, its routes, and the URL it prints."""
+    template = sam_template(project)
+    events = function_properties(template)["Events"]
+    url = template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    if answers["api_type"] == "http":
         api = template["Resources"]["HttpApi"]
         assert api["Type"] == "AWS::Serverless::HttpApi"
         assert "RestApi" not in template["Resources"]
@@ -216,7 +246,7 @@ def check_sam_template(project: Path, a: dict) -> None:
         api = template["Resources"]["RestApi"]
         assert api["Type"] == "AWS::Serverless::Api"
         assert "HttpApi" not in template["Resources"]
-        assert api["Properties"]["StageName"] == a["stage_name"]
+        assert api["Properties"]["StageName"] == answers["stage_name"]
         assert template["Globals"]["Api"]["OpenApiVersion"]
         assert api["Properties"]["BinaryMediaTypes"] == ["*~1*"]
         routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events.values()}
@@ -225,30 +255,44 @@ def check_sam_template(project: Path, a: dict) -> None:
         assert all(e["Properties"]["RestApiId"] == {"Ref": "RestApi"} for e in events.values())
         assert url == (
             "https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
-            f"{a['stage_name']}/"
+            f"{answers['stage_name']}/"
         )
 
-    # What the SAM transform makes of it: the stages, and what the API invokes.
-    resources = sam_transform(template, a["aws_region"])["Resources"]
+
+@functools.cache
+def _transformed(project: str, region: str) -> dict:
+    return sam_transform(load_yaml(Path(project) / "template.yml"), region)["Resources"]
+
+
+def transformed(project: Path, answers: dict) -> dict:
+    """The resources the SAM transform makes of a render's template.yml (once per render)."""
+    return _transformed(str(project), answers["aws_region"])
+
+
+def check_sam_transform(project: Path, answers: dict) -> None:
+    """What the SAM transform makes of it: the stages, and what the API invokes."""
+    resources = transformed(project, answers)
     by_type: dict[str, list[dict]] = {}
     for resource in resources.values():
         by_type.setdefault(resource["Type"], []).append(resource)
-    stage_type = "AWS::ApiGatewayV2::Stage" if a["api_type"] == "http" else "AWS::ApiGateway::Stage"
+    http = answers["api_type"] == "http"
+    stage_type = "AWS::ApiGatewayV2::Stage" if http else "AWS::ApiGateway::Stage"
     stages = [stage["Properties"]["StageName"] for stage in by_type[stage_type]]
-    assert stages == ["$default" if a["api_type"] == "http" else a["stage_name"]]  # no "Stage"
+    assert stages == ["$default" if http else answers["stage_name"]]  # no "Stage"
     assert not set(by_type) & {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
     invoked = {
         json.dumps(p["Properties"]["FunctionName"]) for p in by_type["AWS::Lambda::Permission"]
     }
-    if alias:
-        (alias_id,) = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Alias"]
-        assert invoked == {json.dumps({"Ref": alias_id})}
+    if has_alias(answers):
+        (alias,) = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Alias"]
+        assert invoked == {json.dumps({"Ref": alias})}
         assert len(by_type["AWS::Lambda::Version"]) == 1
     else:
         assert "AWS::Lambda::Alias" not in by_type
         assert invoked == {json.dumps({"Ref": "ApiFunction"})}
-    check_release(template, resources, a)
 
+
+# --- alarms, dashboard and canary deployments --------------------------------------------------
 
 ALARMS = {
     "ErrorsAlarm": ("AWS/Lambda", "Errors", "ErrorsAlarmThreshold"),
@@ -256,21 +300,16 @@ ALARMS = {
     "Api5xxAlarm": ("AWS/ApiGateway", None, "Api5xxRateAlarmThreshold"),
     "LatencyP99Alarm": ("AWS/ApiGateway", "Latency", "LatencyP99AlarmThresholdMs"),
 }
+ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
 
 
-def check_release(template: dict, resources: dict, a: dict) -> None:
-    """Alarms (thresholds as parameters) notify an encrypted topic; with canary, they are the
-    rollback triggers of a CodeDeploy deployment run by the bootstrap's role, after the
-    pre-traffic hook; production goes 10 % for 5 minutes, staging at once."""
-    multi = a["environments"] == "staging-production"
-    canary = a["deployment_strategy"] == "canary"
-    sam = template["Resources"]
-    env = "-${Environment}" if multi else ""
-    role_arn = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
-
+def check_alarms(project: Path, answers: dict) -> None:
+    """Four alarms, each threshold a parameter, each notifying the topic."""
+    template = sam_template(project)
+    resources = template["Resources"]
     for name, (namespace, metric, threshold) in ALARMS.items():
-        props = sam[name]["Properties"]
-        assert sam[name]["Type"] == "AWS::CloudWatch::Alarm"
+        props = resources[name]["Properties"]
+        assert resources[name]["Type"] == "AWS::CloudWatch::Alarm"
         assert props["Namespace"] == namespace
         if metric:
             assert props["MetricName"] == metric
@@ -283,42 +322,53 @@ def check_release(template: dict, resources: dict, a: dict) -> None:
         dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
         if namespace == "AWS/Lambda":
             assert dimensions == {"FunctionName": {"Ref": "ApiFunction"}}
-        elif a["api_type"] == "http":
+        elif answers["api_type"] == "http":
             assert dimensions == {"ApiId": {"Ref": "HttpApi"}}
         else:
             stack = {"Ref": "AWS::StackName"}
-            assert dimensions == {"ApiName": stack, "Stage": a["stage_name"]}
-            assert sam["RestApi"]["Properties"]["Name"] == stack
-    five_xx = sam["Api5xxAlarm"]["Properties"]
-    assert five_xx["MetricName"] == ("5xx" if a["api_type"] == "http" else "5XXError")
+            assert dimensions == {"ApiName": stack, "Stage": answers["stage_name"]}
+            assert resources["RestApi"]["Properties"]["Name"] == stack
+    five_xx = resources["Api5xxAlarm"]["Properties"]
+    assert five_xx["MetricName"] == ("5xx" if answers["api_type"] == "http" else "5XXError")
     assert five_xx["Statistic"] == "Average"  # the share of requests, not a count
-    assert sam["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    assert resources["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
 
-    topic = sam["AlarmTopic"]["Properties"]
-    assert topic["KmsMasterKeyId"] == f"alias/{a['stack_name']}-alarms"
-    subscriptions = [r for r in sam.values() if r["Type"] == "AWS::SNS::Subscription"]
-    if a["alarm_email"]:
+
+def check_alarm_topic_and_dashboard(project: Path, answers: dict) -> None:
+    """The topic is encrypted with the bootstrap's key; the e-mail subscription only when an
+    address was given; the dashboard shows every alarm."""
+    template = sam_template(project)
+    resources = template["Resources"]
+    topic = resources["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == f"alias/{answers['stack_name']}-alarms"
+    subscriptions = [r for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
+    if answers["alarm_email"]:
         (subscription,) = subscriptions
         assert subscription["Properties"]["Protocol"] == "email"
         assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
-        assert template["Parameters"]["AlarmEmail"]["Default"] == a["alarm_email"]
+        assert template["Parameters"]["AlarmEmail"]["Default"] == answers["alarm_email"]
     else:
         assert subscriptions == []
         assert "AlarmEmail" not in template["Parameters"]
-    assert sam["Dashboard"]["Properties"]["DashboardName"] == {"Ref": "AWS::StackName"}
-    body = sam["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert resources["Dashboard"]["Properties"]["DashboardName"] == {"Ref": "AWS::StackName"}
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for name in ALARMS:
         assert "${" + name + ".Arn}" in body[0]
 
-    function = sam["ApiFunction"]["Properties"]
-    groups = [r for r in resources.values() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"]
-    if not canary:
+
+def check_deployment_preference(project: Path, answers: dict) -> None:
+    """Canary: CodeDeploy, run by the bootstrap's role, rolls back on the alarms, after the
+    pre-traffic hook; production 10 % for 5 minutes, staging at once. All at once: none."""
+    resources = sam_template(project)["Resources"]
+    function = resources["ApiFunction"]["Properties"]
+    if answers["deployment_strategy"] != "canary":
         assert "DeploymentPreference" not in function
-        assert "PreTrafficHook" not in sam
-        assert groups == []
+        assert "PreTrafficHook" not in resources
         return
+    multi = answers["environments"] == "staging-production"
+    env = "-${Environment}" if multi else ""
     preference = function["DeploymentPreference"]
-    assert preference["Role"] == {"Fn::Sub": f"{role_arn}{a['stack_name']}{env}-codedeploy"}
+    assert preference["Role"] == {"Fn::Sub": f"{ROLE_ARN}{answers['stack_name']}{env}-codedeploy"}
     assert preference["Alarms"] == [{"Ref": name} for name in ALARMS]
     assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
     if multi:
@@ -327,21 +377,38 @@ def check_release(template: dict, resources: dict, a: dict) -> None:
         }
     else:
         assert preference["Type"] == "Canary10Percent5Minutes"
-    hook = sam["PreTrafficHook"]["Properties"]
-    assert hook["FunctionName"] == named(a, a["function_name"], "-pre-traffic")
-    log_group = sam["PreTrafficHookLogGroup"]["Properties"]["LogGroupName"]
-    assert log_group == named(a, f"/aws/lambda/{a['function_name']}", "-pre-traffic")
-    assert hook["Role"] == {"Fn::Sub": f"{role_arn}{a['stack_name']}{env}-pre-traffic"}
+
+
+def check_pre_traffic_hook(project: Path, answers: dict) -> None:
+    """The hook function tests the new version; it is no canary itself."""
+    resources = sam_template(project)["Resources"]
+    if answers["deployment_strategy"] != "canary":
+        assert not (project / "src" / "deploy_hooks").exists()
+        return
+    env = "-${Environment}" if answers["environments"] == "staging-production" else ""
+    hook = resources["PreTrafficHook"]["Properties"]
+    assert hook["FunctionName"] == named(answers, answers["function_name"], "-pre-traffic")
+    log_group = resources["PreTrafficHookLogGroup"]["Properties"]["LogGroupName"]
+    assert log_group == named(answers, f"/aws/lambda/{answers['function_name']}", "-pre-traffic")
+    assert hook["Role"] == {"Fn::Sub": f"{ROLE_ARN}{answers['stack_name']}{env}-pre-traffic"}
     assert hook["CodeUri"] == "src/deploy_hooks/"
     assert hook["Handler"] == "pre_traffic.handler"
+    assert (project / "src" / "deploy_hooks" / "pre_traffic.py").is_file()
     assert hook["Environment"]["Variables"] == {
         "TARGET_VERSION_ARN": {"Ref": "ApiFunction.Version"}
     }
     assert "DeploymentPreference" not in hook
     assert "AutoPublishAlias" not in hook
 
-    # What the transform makes of it: the alarms wired to the deployment group, automatic
-    # rollback, the hook before traffic, and no IAM role of SAM's own.
+
+def check_rollback_wiring(project: Path, answers: dict) -> None:
+    """What the transform makes of it: the alarms wired to the deployment group, automatic
+    rollback, the hook before traffic, and no IAM role of SAM's own."""
+    resources = transformed(project, answers)
+    groups = [r for r in resources.values() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"]
+    if answers["deployment_strategy"] != "canary":
+        assert groups == []
+        return
     (group,) = groups
     alarms = group["Properties"]["AlarmConfiguration"]
     assert alarms["Enabled"] is True
@@ -349,6 +416,7 @@ def check_release(template: dict, resources: dict, a: dict) -> None:
     rollback = group["Properties"]["AutoRollbackConfiguration"]
     assert rollback["Enabled"] is True
     assert "DEPLOYMENT_STOP_ON_ALARM" in rollback["Events"]
+    preference = function_properties(sam_template(project))["DeploymentPreference"]
     assert group["Properties"]["ServiceRoleArn"] == preference["Role"]
     (alias_resource,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Alias"]
     update = alias_resource["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
@@ -356,7 +424,28 @@ def check_release(template: dict, resources: dict, a: dict) -> None:
     assert "CodeDeployServiceRole" not in resources
 
 
-# --- the deployment policy ---------------------------------------------------------------------
+# --- the deployment policy ----------------------------------------------------------------------
+
+
+def allowed(document: dict, resource_arn: str) -> set[str]:
+    """The actions a policy document allows on exactly `resource_arn`."""
+    return {
+        action
+        for s in document["Statement"]
+        if resource_arn in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    }
+
+
+def environment_policies(project: Path, answers: dict):
+    """(suffix, logical id suffix, policy document) of each environment's deploy policy, and
+    the names it is about: the stack and the function of that environment."""
+    for suffix, _, logical in environments(answers):
+        names = {
+            "stack": answers["stack_name"] + suffix,
+            "function": answers["function_name"] + suffix,
+        }
+        yield suffix, logical, policy(project, suffix), names
 
 
 # Actions that have no resource-level permissions at all, so only "*" grants them.
@@ -372,185 +461,223 @@ STAR_ONLY = {
 }
 
 
-def check_policy(project: Path, a: dict) -> None:
-    """Each environment's deploy policy: clean under parliament, scoped to this render's
-    names for that environment, and the same document in iam/ and in the bootstrap stack."""
-    files = policy_files(a)
+def check_policy_files(project: Path, answers: dict) -> None:
+    """One deploy policy per environment, and no other."""
     present = {p.relative_to(project).as_posix() for p in (project / "iam").glob("*.json")}
-    assert present == set(files.values())
-    for suffix, _, logical in environments(a):
-        check_environment_policy(project, a, files[suffix], suffix, logical)
+    assert present == {policy_file(suffix) for suffix, _, _ in environments(answers)}
 
 
-def check_environment_policy(project: Path, a: dict, rel: str, sfx: str, logical: str) -> None:
-    text = (project / rel).read_text()
-    assert parliament_findings(text) == []
-    document = json.loads(text)
-    statements = document["Statement"]
-    region, account = a["aws_region"], "*"
-    stack_name, fn = a["stack_name"] + sfx, a["function_name"] + sfx
-    canary = a["deployment_strategy"] == "canary"
-    alias = a["snapstart"] or canary
+def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
+    """Clean under parliament; no wildcard actions; `*` resources only for the actions that
+    have no resource-level permissions; everything regional in this region only; another
+    environment's names never appear."""
+    for suffix, _, document, _ in environment_policies(project, answers):
+        assert parliament_findings((project / policy_file(suffix)).read_text()) == []
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                assert action != "*", action
+                assert not action.endswith(":*"), action
+            if "*" in as_list(statement["Resource"]):
+                assert frozenset(as_list(statement["Action"])) in STAR_ONLY, statement
+            for arn in as_list(statement["Resource"]):
+                parts = arn.split(":")
+                if arn != "*" and parts[2] not in ("s3", "iam") and "dashboard/" not in arn:
+                    assert parts[3] == answers["aws_region"], arn  # this region only
+                if suffix:
+                    other = "-production" if suffix == "-staging" else "-staging"
+                    assert other not in arn, arn
 
-    def allowed(resource_arn: str) -> set[str]:
-        return {
-            action
-            for s in statements
-            if resource_arn in as_list(s["Resource"])
-            for action in as_list(s["Action"])
-        }
 
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        for action in as_list(statement["Action"]):
-            assert action != "*", action
-            assert not action.endswith(":*"), action
-        if "*" in as_list(statement["Resource"]):
-            assert frozenset(as_list(statement["Action"])) in STAR_ONLY, statement
-        for arn in as_list(statement["Resource"]):
-            parts = arn.split(":")
-            if arn != "*" and parts[2] not in ("s3", "iam") and "dashboard/" not in arn:
-                assert parts[3] == region, arn  # this region only
-            # Another environment's names never appear.
-            if sfx:
-                other = "-production" if sfx == "-staging" else "-staging"
-                assert other not in arn, arn
-
-    stack = f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/*"
-    assert {
-        "cloudformation:CreateChangeSet",
-        "cloudformation:DescribeChangeSet",
-        "cloudformation:ExecuteChangeSet",
-        "cloudformation:DescribeStacks",
-        "cloudformation:DescribeStackEvents",
-        "cloudformation:GetTemplateSummary",
-    } <= allowed(stack)
-    transform = f"arn:aws:cloudformation:{region}:aws:transform/Serverless-2016-10-31"
-    assert allowed(transform) == {"cloudformation:CreateChangeSet"}
-
-    bucket = f"arn:aws:s3:::{a['deployment_bucket']}"
-    assert allowed(bucket) == {"s3:ListBucket"}
-    assert allowed(f"{bucket}/{stack_name}/*") == {
-        "s3:DeleteObject",
-        "s3:GetObject",
-        "s3:PutObject",
-    }
-
-    function = f"arn:aws:lambda:{region}:{account}:function:{fn}"
-    assert {
-        "lambda:CreateFunction",
-        "lambda:UpdateFunctionCode",
-        "lambda:UpdateFunctionConfiguration",
-        "lambda:TagResource",
-    } <= allowed(function)
-    # Invoke permissions: only for API Gateway, and on what the API invokes (the alias when
-    # there is one, else the function).
-    (invoke,) = [s for s in statements if "lambda:AddPermission" in as_list(s["Action"])]
-    assert invoke["Condition"] == {"StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}}
-    assert set(invoke["Action"]) == {"lambda:AddPermission", "lambda:RemovePermission"}
-    assert invoke["Resource"] == (f"{function}:*" if alias else function)
-    if alias:
-        assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= allowed(
-            function
-        )
-        assert allowed(f"{function}:*") - allowed(function) == {
-            "lambda:AddPermission",
-            "lambda:RemovePermission",
-        }
-    else:
-        assert not {a for a in allowed(function) if "Alias" in a or "Version" in a}
-        assert allowed(f"{function}:*") == set()
-
-    passed = {
-        s["Condition"]["StringEquals"]["iam:PassedToService"]: as_list(s["Resource"])
-        for s in statements
-        if "iam:PassRole" in as_list(s["Action"])
-    }
-    assert all(
-        s["Action"] == "iam:PassRole" for s in statements if "iam:PassRole" in as_list(s["Action"])
-    )
-    role = f"arn:aws:iam::{account}:role/"
-    lambda_roles = [f"{role}{a['lambda_role_name']}{sfx}"]
-    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{fn}"
-    for group in [log_group, f"{log_group}-pre-traffic"] if canary else [log_group]:
+def check_policy_stack_and_artifacts(project: Path, answers: dict) -> None:
+    region = answers["aws_region"]
+    for _, _, document, names in environment_policies(project, answers):
+        stack = names["stack"]
         assert {
-            "logs:CreateLogGroup",
-            "logs:PutRetentionPolicy",
-            "logs:DeleteLogGroup",
-        } <= allowed(group)
-    if canary:
-        lambda_roles.append(f"{role}{stack_name}-pre-traffic")
-        assert passed == {
-            "lambda.amazonaws.com": lambda_roles,
-            "codedeploy.amazonaws.com": [f"{role}{stack_name}-codedeploy"],
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:GetTemplateSummary",
+        } <= allowed(document, f"arn:aws:cloudformation:{region}:*:stack/{stack}/*")
+        transform = f"arn:aws:cloudformation:{region}:aws:transform/Serverless-2016-10-31"
+        assert allowed(document, transform) == {"cloudformation:CreateChangeSet"}
+        bucket = f"arn:aws:s3:::{answers['deployment_bucket']}"
+        assert allowed(document, bucket) == {"s3:ListBucket"}
+        assert allowed(document, f"{bucket}/{stack}/*") == {
+            "s3:DeleteObject",
+            "s3:GetObject",
+            "s3:PutObject",
         }
-        hook = f"{function}-pre-traffic"
-        assert {"lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"} <= allowed(hook)
-        codedeploy = f"arn:aws:codedeploy:{region}:{account}:"
-        application = f"{codedeploy}application:{stack_name}-ServerlessDeploymentApplication-*"
-        assert {"codedeploy:CreateApplication", "codedeploy:DeleteApplication"} <= allowed(
-            application
+
+
+def check_policy_function(project: Path, answers: dict) -> None:
+    for _, _, document, names in environment_policies(project, answers):
+        function = f"arn:aws:lambda:{answers['aws_region']}:*:function:{names['function']}"
+        actions = allowed(document, function)
+        assert {
+            "lambda:CreateFunction",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource",
+        } <= actions
+        # Invoke permissions: only for API Gateway, and on what the API invokes (the alias
+        # when there is one, else the function).
+        statements = document["Statement"]
+        (invoke,) = [s for s in statements if "lambda:AddPermission" in as_list(s["Action"])]
+        assert invoke["Condition"] == {
+            "StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}
+        }
+        assert set(invoke["Action"]) == {"lambda:AddPermission", "lambda:RemovePermission"}
+        assert invoke["Resource"] == (f"{function}:*" if has_alias(answers) else function)
+        if has_alias(answers):
+            assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
+            assert allowed(document, f"{function}:*") - actions == {
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+            }
+        else:
+            assert not {action for action in actions if "Alias" in action or "Version" in action}
+            assert allowed(document, f"{function}:*") == set()
+
+
+def check_policy_passes_only_its_roles(project: Path, answers: dict) -> None:
+    """iam:PassRole of the environment's execution role (and, with canary, the hook's role)
+    to Lambda only, and of its CodeDeploy role to CodeDeploy only."""
+    canary = answers["deployment_strategy"] == "canary"
+    for suffix, _, document, names in environment_policies(project, answers):
+        passing = [s for s in document["Statement"] if "iam:PassRole" in as_list(s["Action"])]
+        assert all(s["Action"] == "iam:PassRole" for s in passing)
+        passed = {
+            s["Condition"]["StringEquals"]["iam:PassedToService"]: as_list(s["Resource"])
+            for s in passing
+        }
+        role = "arn:aws:iam::*:role/"
+        lambda_roles = [f"{role}{answers['lambda_role_name']}{suffix}"]
+        if canary:
+            lambda_roles.append(f"{role}{names['stack']}-pre-traffic")
+            assert passed == {
+                "lambda.amazonaws.com": lambda_roles,
+                "codedeploy.amazonaws.com": [f"{role}{names['stack']}-codedeploy"],
+            }
+        else:
+            assert passed == {"lambda.amazonaws.com": lambda_roles}
+
+
+def check_policy_api_and_logs(project: Path, answers: dict) -> None:
+    region = answers["aws_region"]
+    http = answers["api_type"] == "http"
+    apis, other = ("/apis", "/restapis") if http else ("/restapis", "/apis")
+    canary = answers["deployment_strategy"] == "canary"
+    for _, _, document, names in environment_policies(project, answers):
+        for resource in (apis, apis + "/*"):
+            assert "apigateway:POST" in allowed(
+                document, f"arn:aws:apigateway:{region}::{resource}"
+            )
+        assert not allowed(document, f"arn:aws:apigateway:{region}::{other}/*")
+        log_group = f"arn:aws:logs:{region}:*:log-group:/aws/lambda/{names['function']}"
+        for group in [log_group, f"{log_group}-pre-traffic"] if canary else [log_group]:
+            assert {
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteLogGroup",
+            } <= allowed(document, group)
+
+
+def check_policy_codedeploy(project: Path, answers: dict) -> None:
+    """Canary: the hook function, the CodeDeploy application, group and the deployment
+    configurations used; nothing of CodeDeploy without canary."""
+    region = answers["aws_region"]
+    for suffix, _, document, names in environment_policies(project, answers):
+        if answers["deployment_strategy"] != "canary":
+            assert "codedeploy" not in json.dumps(document)
+            continue
+        function = f"arn:aws:lambda:{region}:*:function:{names['function']}"
+        assert {"lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"} <= allowed(
+            document, f"{function}-pre-traffic"
         )
-        group = f"{codedeploy}deploymentgroup:{stack_name}-ServerlessDeploymentApplication-*/*"
+        codedeploy = f"arn:aws:codedeploy:{region}:*:"
+        application = f"{codedeploy}application:{names['stack']}-ServerlessDeploymentApplication-*"
+        assert {"codedeploy:CreateApplication", "codedeploy:DeleteApplication"} <= allowed(
+            document, application
+        )
+        group = f"{codedeploy}deploymentgroup:{names['stack']}-ServerlessDeploymentApplication-*/*"
         assert {
             "codedeploy:CreateDeploymentGroup",
             "codedeploy:CreateDeployment",
             "codedeploy:GetDeployment",
-        } <= allowed(group)
+        } <= allowed(document, group)
         configs = {
             arn
-            for statement in statements
+            for statement in document["Statement"]
             if "codedeploy:GetDeploymentConfig" in as_list(statement["Action"])
             for arn in as_list(statement["Resource"])
         }
         expected = {"CodeDeployDefault.LambdaCanary10Percent5Minutes"}
-        if sfx:
+        if suffix:
             expected.add("CodeDeployDefault.LambdaAllAtOnce")
         assert configs == {f"{codedeploy}deploymentconfig:{c}" for c in expected}
-    else:
-        assert passed == {"lambda.amazonaws.com": lambda_roles}
-        assert "codedeploy" not in text
-
-    alarms = f"arn:aws:cloudwatch:{region}:{account}:alarm:{stack_name}-*"
-    assert {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"} <= allowed(alarms)
-    dashboard = f"arn:aws:cloudwatch::{account}:dashboard/{stack_name}"
-    assert {"cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"} <= allowed(dashboard)
-    topic = f"arn:aws:sns:{region}:{account}:{stack_name}-alarms"
-    assert {"sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes"} <= allowed(topic)
-    subscribe = [s for s in statements if "sns:Subscribe" in as_list(s["Action"])]
-    if a["alarm_email"]:
-        (statement,) = subscribe
-        assert statement["Resource"] == topic
-        assert statement["Condition"] == {
-            "StringEquals": {"sns:Protocol": "email", "sns:Endpoint": a["alarm_email"]}
-        }
-    else:
-        assert subscribe == []
-        assert "sns:Unsubscribe" not in text
-
-    # One source, two forms: the bootstrap's copy is this document with the account pinned.
-    pinned = resolve_subs(
-        bootstrap_policy(project, logical), **{"AWS::Partition": "aws", "AWS::AccountId": "*"}
-    )
-    assert pinned == document
-    resolved = resolve_subs(
-        bootstrap_policy(project, logical),
-        **{"AWS::Partition": "aws", "AWS::AccountId": "111122223333"},
-    )
-    assert parliament_findings(json.dumps(resolved)) == []
-    assert f"arn:aws:iam::111122223333:role/{a['lambda_role_name']}{sfx}" in json.dumps(resolved)
 
 
-# --- the bootstrap stack -----------------------------------------------------------------------
+def check_policy_alarms_and_topic(project: Path, answers: dict) -> None:
+    """The alarms, dashboard and topic of the environment's stack; subscribing only the
+    address given, by e-mail."""
+    region = answers["aws_region"]
+    for _, _, document, names in environment_policies(project, answers):
+        stack = names["stack"]
+        alarms = f"arn:aws:cloudwatch:{region}:*:alarm:{stack}-*"
+        assert {"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"} <= allowed(document, alarms)
+        dashboard = f"arn:aws:cloudwatch::*:dashboard/{stack}"
+        assert {"cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"} <= allowed(
+            document, dashboard
+        )
+        topic = f"arn:aws:sns:{region}:*:{stack}-alarms"
+        assert {"sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes"} <= allowed(
+            document, topic
+        )
+        statements = document["Statement"]
+        subscribe = [s for s in statements if "sns:Subscribe" in as_list(s["Action"])]
+        if answers["alarm_email"]:
+            (statement,) = subscribe
+            assert statement["Resource"] == topic
+            assert statement["Condition"] == {
+                "StringEquals": {"sns:Protocol": "email", "sns:Endpoint": answers["alarm_email"]}
+            }
+        else:
+            assert subscribe == []
+            assert "sns:Unsubscribe" not in json.dumps(document)
 
 
-def check_bootstrap(project: Path, a: dict) -> None:
-    bootstrap = load_cfn_yaml(project / "infra" / "bootstrap.yml")
-    resources = bootstrap["Resources"]
-    outputs = bootstrap["Outputs"]
+def check_policy_in_bootstrap(project: Path, answers: dict) -> None:
+    """One source, two forms: the bootstrap's copy is this document with the account
+    pinned."""
+    for suffix, logical, document, _ in environment_policies(project, answers):
+        pinned = resolve_subs(
+            bootstrap_policy(project, logical), **{"AWS::Partition": "aws", "AWS::AccountId": "*"}
+        )
+        assert pinned == document
+        resolved = resolve_subs(
+            bootstrap_policy(project, logical),
+            **{"AWS::Partition": "aws", "AWS::AccountId": "111122223333"},
+        )
+        assert parliament_findings(json.dumps(resolved)) == []
+        role = answers["lambda_role_name"] + suffix
+        assert f"arn:aws:iam::111122223333:role/{role}" in json.dumps(resolved)
 
+
+# --- the bootstrap stack ------------------------------------------------------------------------
+
+
+def bootstrap(project: Path) -> dict:
+    return load_yaml(project / "infra" / "bootstrap.yml")
+
+
+def check_bootstrap_bucket(project: Path, answers: dict) -> None:
+    template = bootstrap(project)
+    resources = template["Resources"]
     bucket = resources["DeploymentBucket"]["Properties"]
-    assert bucket["BucketName"] == a["deployment_bucket"]
+    assert bucket["BucketName"] == answers["deployment_bucket"]
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
@@ -558,14 +685,18 @@ def check_bootstrap(project: Path, a: dict) -> None:
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == {"Ref": "ArtifactExpirationInDays"}
-    assert bootstrap["Parameters"]["ArtifactExpirationInDays"]["Default"] == 90
+    assert template["Parameters"]["ArtifactExpirationInDays"]["Default"] == 90
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
     (tls,) = resources["DeploymentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert tls["Effect"] == "Deny"
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    outputs = template["Outputs"]
     assert outputs["DeploymentBucketName"]["Value"] == {"Ref": "DeploymentBucket"}
 
-    # The alarm topics' key: CloudWatch of this account may use it to publish.
+
+def check_bootstrap_alarm_key(project: Path, answers: dict) -> None:
+    """The alarm topics' key: CloudWatch of this account may use it to publish."""
+    resources = bootstrap(project)["Resources"]
     key = resources["AlarmTopicKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     (cloudwatch,) = [st for st in key["KeyPolicy"]["Statement"] if st["Principal"].get("Service")]
@@ -575,61 +706,46 @@ def check_bootstrap(project: Path, a: dict) -> None:
         "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     }
     alias = resources["AlarmTopicKeyAlias"]["Properties"]
-    assert alias["AliasName"] == f"alias/{a['stack_name']}-alarms"
-
-    ci = a["ci_provider"]
-    kinds = {"DeployRole", "DeployUser", "LambdaExecutionRole", "DeployPolicy"}
-    kinds |= {"CodeDeployRole", "PreTrafficHookRole"}
-    expected_ids = set()
-    for sfx, env, logical in environments(a):
-        expected_ids |= check_bootstrap_environment(bootstrap, a, sfx, env, logical)
-    per_environment = {name for name in resources if any(name.startswith(kind) for kind in kinds)}
-    assert per_environment == expected_ids
-    if ci in ("github-actions", "gitlab"):
-        provider = resources["OidcProvider"]
-        assert provider["Condition"] == "CreateOidcProvider"  # an existing one can be passed in
-        host = "token.actions.githubusercontent.com" if ci == "github-actions" else "gitlab.com"
-        assert provider["Properties"]["Url"] == f"https://{host}"
-        assert bootstrap["Parameters"]["OidcProviderArn"]["Default"] == ""
-        assert bootstrap["Parameters"]["OidcAudience"]["Default"] == "sts.amazonaws.com"
-    else:
-        assert "OidcProvider" not in resources
-    # Access keys are made afterwards, never by the stack or in its outputs.
-    assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::AccessKey"]
+    assert alias["AliasName"] == f"alias/{answers['stack_name']}-alarms"
 
 
-def check_bootstrap_environment(bootstrap: dict, a: dict, sfx: str, env: str, logical: str):
-    """One environment's roles, policy and deploy identity; returns their logical ids."""
-    resources, outputs = bootstrap["Resources"], bootstrap["Outputs"]
-    stack, fn = a["stack_name"] + sfx, a["function_name"] + sfx
-    deploy_name = f"{stack}-deploy"
-    ids = {f"LambdaExecutionRole{logical}", f"DeployPolicy{logical}"}
+def check_bootstrap_lambda_role(project: Path, answers: dict) -> None:
+    template = bootstrap(project)
+    for suffix, _, logical in environments(answers):
+        role = template["Resources"][f"LambdaExecutionRole{logical}"]["Properties"]
+        assert role["RoleName"] == answers["lambda_role_name"] + suffix
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+        granted = {
+            action: statement["Resource"]
+            for policy_ in role["Policies"]
+            for statement in policy_["PolicyDocument"]["Statement"]
+            for action in as_list(statement["Action"])
+        }
+        assert set(granted) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+        }
+        log_group = f"log-group:/aws/lambda/{answers['function_name']}{suffix}:*"
+        assert granted["logs:PutLogEvents"]["Fn::Sub"].endswith(log_group)
+        assert template["Outputs"][f"LambdaExecutionRoleArn{logical}"]["Value"] == {
+            "Fn::GetAtt": [f"LambdaExecutionRole{logical}", "Arn"]
+        }
 
-    role = resources[f"LambdaExecutionRole{logical}"]["Properties"]
-    assert role["RoleName"] == a["lambda_role_name"] + sfx
-    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
-    granted = {
-        action: statement["Resource"]
-        for policy_ in role["Policies"]
-        for statement in policy_["PolicyDocument"]["Statement"]
-        for action in as_list(statement["Action"])
-    }
-    assert set(granted) == {
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-    }
-    assert granted["logs:PutLogEvents"]["Fn::Sub"].endswith(f"log-group:/aws/lambda/{fn}:*")
-    assert outputs[f"LambdaExecutionRoleArn{logical}"]["Value"] == {
-        "Fn::GetAtt": [f"LambdaExecutionRole{logical}", "Arn"]
-    }
-    assert resources[f"DeployPolicy{logical}"]["Properties"]["ManagedPolicyName"] == deploy_name
-    assert outputs[f"DeployPolicyArn{logical}"]["Value"] == {"Ref": f"DeployPolicy{logical}"}
 
-    if a["deployment_strategy"] == "canary":
-        ids |= {f"CodeDeployRole{logical}", f"PreTrafficHookRole{logical}"}
+def check_bootstrap_release_roles(project: Path, answers: dict) -> None:
+    """Canary: per environment, the CodeDeploy role (moves the alias, invokes the hook,
+    reads the stack's alarms) and the hook's role (invokes the new version, reports)."""
+    resources = bootstrap(project)["Resources"]
+    canary = answers["deployment_strategy"] == "canary"
+    for suffix, _, logical in environments(answers):
+        stack, fn = answers["stack_name"] + suffix, answers["function_name"] + suffix
+        if not canary:
+            assert f"CodeDeployRole{logical}" not in resources
+            assert f"PreTrafficHookRole{logical}" not in resources
+            continue
         codedeploy = resources[f"CodeDeployRole{logical}"]["Properties"]
         assert codedeploy["RoleName"] == f"{stack}-codedeploy"
         (trust,) = codedeploy["AssumeRolePolicyDocument"]["Statement"]
@@ -656,68 +772,117 @@ def check_bootstrap_environment(bootstrap: dict, a: dict, sfx: str, env: str, lo
             f":deploymentgroup:{stack}-ServerlessDeploymentApplication-*/*"
         )
 
-    ci = a["ci_provider"]
-    if ci in ("github-actions", "gitlab"):
-        ids.add(f"DeployRole{logical}")
-        if ci == "github-actions":
-            host = "token.actions.githubusercontent.com"
-            where = f"environment:{env}" if env else "ref:refs/heads/main"
-            subject = f"repo:{a['repository']}:{where}"
+
+OIDC = {
+    "github-actions": ("token.actions.githubusercontent.com", "repo:{}:ref:refs/heads/main"),
+    "gitlab": ("gitlab.com", "project_path:{}:ref_type:branch:ref:main"),
+}
+
+
+def check_bootstrap_deploy_identity(project: Path, answers: dict) -> None:
+    """The CI's identity per environment: an OIDC role (GitHub, GitLab), an IAM user
+    (Travis), or none; each with its environment's deploy policy, and no access keys made by
+    the stack. GitHub's role trusts only its environment's jobs; GitLab's subject names no
+    environment (docs/operations.md)."""
+    template = bootstrap(project)
+    resources, outputs = template["Resources"], template["Outputs"]
+    ci = answers["ci_provider"]
+    expected = {"OidcProvider"} if ci in OIDC else set()
+    for suffix, env, logical in environments(answers):
+        deploy_name = f"{answers['stack_name']}{suffix}-deploy"
+        deploy_policy = f"DeployPolicy{logical}"
+        assert resources[deploy_policy]["Properties"]["ManagedPolicyName"] == deploy_name
+        assert outputs[f"DeployPolicyArn{logical}"]["Value"] == {"Ref": deploy_policy}
+        if ci in OIDC:
+            expected.add(f"DeployRole{logical}")
+            host, subject = OIDC[ci][0], OIDC[ci][1].format(answers["repository"])
+            if ci == "github-actions" and env:
+                subject = f"repo:{answers['repository']}:environment:{env}"
+            deploy_role = resources[f"DeployRole{logical}"]["Properties"]
+            assert deploy_role["RoleName"] == deploy_name
+            assert deploy_role["ManagedPolicyArns"] == [{"Ref": deploy_policy}]
+            (trust,) = deploy_role["AssumeRolePolicyDocument"]["Statement"]
+            assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+            assert trust["Principal"]["Federated"] == {
+                "Fn::If": [
+                    "CreateOidcProvider",
+                    {"Ref": "OidcProvider"},
+                    {"Ref": "OidcProviderArn"},
+                ]
+            }
+            assert trust["Condition"] == {
+                "StringEquals": {f"{host}:aud": {"Ref": "OidcAudience"}, f"{host}:sub": subject}
+            }
+            assert outputs[f"DeployRoleArn{logical}"]["Value"] == {
+                "Fn::GetAtt": [f"DeployRole{logical}", "Arn"]
+            }
+            assert f"DeployUserName{logical}" not in outputs
+        elif ci == "travis":
+            expected.add(f"DeployUser{logical}")
+            user = resources[f"DeployUser{logical}"]["Properties"]
+            assert user["UserName"] == deploy_name
+            assert user["ManagedPolicyArns"] == [{"Ref": deploy_policy}]
+            assert outputs[f"DeployUserName{logical}"]["Value"] == {"Ref": f"DeployUser{logical}"}
+            assert f"DeployRoleArn{logical}" not in outputs
         else:
-            # GitLab's subject names project and branch only (docs/operations.md).
-            host = "gitlab.com"
-            subject = f"project_path:{a['repository']}:ref_type:branch:ref:main"
-        deploy_role = resources[f"DeployRole{logical}"]["Properties"]
-        assert deploy_role["RoleName"] == deploy_name
-        assert deploy_role["ManagedPolicyArns"] == [{"Ref": f"DeployPolicy{logical}"}]
-        (trust,) = deploy_role["AssumeRolePolicyDocument"]["Statement"]
-        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert trust["Principal"]["Federated"] == {
-            "Fn::If": ["CreateOidcProvider", {"Ref": "OidcProvider"}, {"Ref": "OidcProviderArn"}]
-        }
-        assert trust["Condition"] == {
-            "StringEquals": {f"{host}:aud": {"Ref": "OidcAudience"}, f"{host}:sub": subject}
-        }
-        assert outputs[f"DeployRoleArn{logical}"]["Value"] == {
-            "Fn::GetAtt": [f"DeployRole{logical}", "Arn"]
-        }
-        assert f"DeployUserName{logical}" not in outputs
-    elif ci == "travis":
-        ids.add(f"DeployUser{logical}")
-        user = resources[f"DeployUser{logical}"]["Properties"]
-        assert user["UserName"] == deploy_name
-        assert user["ManagedPolicyArns"] == [{"Ref": f"DeployPolicy{logical}"}]
-        assert outputs[f"DeployUserName{logical}"]["Value"] == {"Ref": f"DeployUser{logical}"}
-        assert f"DeployRoleArn{logical}" not in outputs
-    else:
-        assert not {f"DeployRoleArn{logical}", f"DeployUserName{logical}"} & set(outputs)
-    return ids
+            assert not {f"DeployRoleArn{logical}", f"DeployUserName{logical}"} & set(outputs)
+    identities = {
+        name for name in resources if name.startswith(("DeployRole", "DeployUser", "Oidc"))
+    }
+    assert identities == expected
+    if ci in OIDC:
+        provider = resources["OidcProvider"]
+        assert provider["Condition"] == "CreateOidcProvider"  # an existing one can be passed in
+        assert provider["Properties"]["Url"] == f"https://{OIDC[ci][0]}"
+        assert template["Parameters"]["OidcProviderArn"]["Default"] == ""
+        assert template["Parameters"]["OidcAudience"]["Default"] == "sts.amazonaws.com"
+    # Access keys are made afterwards, never by the stack or in its outputs.
+    assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::AccessKey"]
 
 
-def check_samconfig(project: Path, a: dict) -> None:
+def check_bootstrap_per_environment(project: Path, answers: dict) -> None:
+    """Exactly the per-environment resources of the environments rendered."""
+    resources = bootstrap(project)["Resources"]
+    kinds = ["LambdaExecutionRole", "DeployPolicy", "CodeDeployRole", "PreTrafficHookRole"]
+    kinds += ["DeployRole", "DeployUser"]
+    canary = answers["deployment_strategy"] == "canary"
+    ci = answers["ci_provider"]
+    expected = set()
+    for _, _, logical in environments(answers):
+        expected |= {f"LambdaExecutionRole{logical}", f"DeployPolicy{logical}"}
+        if canary:
+            expected |= {f"CodeDeployRole{logical}", f"PreTrafficHookRole{logical}"}
+        if ci in OIDC:
+            expected.add(f"DeployRole{logical}")
+        elif ci == "travis":
+            expected.add(f"DeployUser{logical}")
+    assert {name for name in resources if name.startswith(tuple(kinds))} == expected
+
+
+def check_samconfig(project: Path, answers: dict) -> None:
     text = (project / "samconfig.toml").read_text()
     assert re.search(r"^version = 0\.1$", text, re.MULTILINE)  # a float, not "0.1"
     config = tomllib.loads(text)
     assert config["version"] == 0.1
     default = config["default"]
     assert default["validate"]["parameters"]["lint"] is True
-    multi = a["environments"] == "staging-production"
+    multi = answers["environments"] == "staging-production"
     # With environments, a bare `sam deploy` has no stack: only --config-env deploys.
     assert ("deploy" in default) is not multi
     assert set(config) == (
         {"version", "default", "staging", "production"} if multi else {"version", "default"}
     )
-    for sfx, env, _ in environments(a):
+    for suffix, env, _ in environments(answers):
         # A config env does not inherit from [default]: every deploy setting is in its own.
         section = config[env] if env else default
         settings = {
             **(default["global"]["parameters"] if not env else {}),
             **section["deploy"]["parameters"],
         }
-        assert settings["stack_name"] == a["stack_name"] + sfx
-        assert settings["region"] == a["aws_region"]
-        assert settings["s3_bucket"] == a["deployment_bucket"]
-        assert settings["s3_prefix"] == a["stack_name"] + sfx
+        assert settings["stack_name"] == answers["stack_name"] + suffix
+        assert settings["region"] == answers["aws_region"]
+        assert settings["s3_bucket"] == answers["deployment_bucket"]
+        assert settings["s3_prefix"] == answers["stack_name"] + suffix
         assert "CAPABILITY_IAM" not in settings["capabilities"]
         assert settings["confirm_changeset"] is False
         assert settings["fail_on_empty_changeset"] is False
@@ -729,14 +894,14 @@ def check_samconfig(project: Path, a: dict) -> None:
             assert "parameter_overrides" not in settings
 
 
-def check_readme(project: Path, a: dict) -> None:
-    readme = (project / "README.md").read_text()
-    deployment = readme[readme.index("## Deployment") :]
-    if "\n## " in deployment[3:]:
-        deployment = deployment[: deployment.index("\n## ", 3)]  # this section only
+def check_deployment_doc(project: Path, answers: dict) -> None:
+    """docs/deployment.md (linked from the README) takes the answers' names through the
+    bootstrap and the deploy, for the chosen CI provider only."""
+    deployment = (project / "docs" / "deployment.md").read_text()
+    deployment = deployment[: deployment.index("\n## Continuous deployment")]  # not the CI
     assert "See the sections below (filled in by" not in deployment
-    assert f"--stack-name {a['stack_name']}-bootstrap" in deployment
-    assert f"--region {a['aws_region']}" in deployment
+    assert f"--stack-name {answers['stack_name']}-bootstrap" in deployment
+    assert f"--region {answers['aws_region']}" in deployment
     assert "--capabilities CAPABILITY_NAMED_IAM" in deployment
     assert "sam validate && sam build && sam deploy" in deployment
     assert "INVALID_ARN" in deployment  # the parliament false positive, explained
@@ -745,103 +910,85 @@ def check_readme(project: Path, a: dict) -> None:
         "gitlab": ["DeployRoleArn", "AWS_DEPLOY_ROLE_ARN", "OidcProviderArn"],
         "travis": ["DeployUserName", "aws iam create-access-key", "AWS_SECRET_ACCESS_KEY"],
         "none": ["DeployPolicyArn", "aws iam attach-role-policy"],
-    }[a["ci_provider"]]
+    }[answers["ci_provider"]]
     for text in expected:
         assert text in deployment, text
+    if answers["environments"] == "staging-production":
+        assert f"`{answers['stack_name']}-staging`" in deployment
+        assert "--config-env production" in deployment
+        assert "[operations.md](operations.md)" in deployment
+    if answers["deployment_strategy"] == "canary":
+        assert "Releases are canary deployments" in deployment
     for other, texts in {
         "github-actions": ["GitHub"],
         "gitlab": ["GitLab"],
         "travis": ["Travis"],
     }.items():
-        if other != a["ci_provider"]:
+        if other != answers["ci_provider"]:
             assert not any(text in deployment for text in texts), other
 
 
-def check_everything(project: Path, a: dict) -> None:
-    check_sam_template(project, a)
-    check_policy(project, a)
-    check_bootstrap(project, a)
-    check_samconfig(project, a)
-    check_readme(project, a)
+CHECKS = [
+    check_function,
+    check_function_logging,
+    check_snapstart,
+    check_outputs,
+    check_api,
+    check_sam_transform,
+    check_alarms,
+    check_alarm_topic_and_dashboard,
+    check_deployment_preference,
+    check_pre_traffic_hook,
+    check_rollback_wiring,
+    check_policy_files,
+    check_policy_is_least_privilege,
+    check_policy_stack_and_artifacts,
+    check_policy_function,
+    check_policy_passes_only_its_roles,
+    check_policy_api_and_logs,
+    check_policy_codedeploy,
+    check_policy_alarms_and_topic,
+    check_policy_in_bootstrap,
+    check_bootstrap_bucket,
+    check_bootstrap_alarm_key,
+    check_bootstrap_lambda_role,
+    check_bootstrap_release_roles,
+    check_bootstrap_deploy_identity,
+    check_bootstrap_per_environment,
+    check_samconfig,
+    check_deployment_doc,
+]
 
 
 # --- the tests ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("key", "value"), SINGLE_OPTIONS, ids=lambda v: str(v))
-def test_every_option_lints_clean(render, key, value):
+@pytest.mark.parametrize("name", RENDERS)
+def test_lints_clean(render, name):
     """cfn-lint, informational findings included, no suppressions: both templates, for every
-    value of every choice; then the semantics."""
-    project = render(**{key: value})
-    a = answers(**{key: value})
-    region = a["aws_region"]
+    value of every choice, for the custom answers, and for every combination of the release
+    answers with the API and SnapStart."""
+    project, region = render(**RENDERS[name]), resolved_answers(**RENDERS[name])["aws_region"]
     findings = cfn_lint(project / "template.yml", region)
     findings += cfn_lint(project / "infra" / "bootstrap.yml", region)
     assert findings == []
-    check_everything(project, a)
 
 
-@pytest.mark.parametrize(
-    ("api_type", "snapstart", "ci_provider"),
-    [
-        ("http", False, "github-actions"),
-        ("http", True, "gitlab"),
-        ("rest", False, "travis"),
-        ("rest", True, "none"),
-    ],
-)
-def test_custom_answers_reach_every_file(render, api_type, snapstart, ci_provider):
-    """Names unlike the defaults land in every ARN, setting and trust policy."""
-    extra = {**CUSTOM, "api_type": api_type, "snapstart": snapstart, "ci_provider": ci_provider}
-    project = render(**extra)
-    a = answers(**extra)
-    assert project.name == "orders-api"
-    findings = cfn_lint(project / "template.yml", a["aws_region"])
-    findings += cfn_lint(project / "infra" / "bootstrap.yml", a["aws_region"])
-    assert findings == []
-    check_everything(project, a)
-    text = (project / "iam" / "deploy-policy.json").read_text()
-    for name in ("acme-orders-artifacts", "acme-orders", "acme-orders-fn", "acme-orders-exec"):
-        assert name in text
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("name", RENDERS)
+def test_semantics(render, name, check):
+    """What lint cannot see: each check of what the answers must make of the templates."""
+    check(render(**RENDERS[name]), resolved_answers(**RENDERS[name]))
+
+
+@pytest.mark.parametrize("name", [name for name in RENDERS if name.startswith("custom-")])
+def test_custom_names_reach_the_policy(render, name):
+    """Names unlike the defaults land in every ARN of the policy; no default is left."""
+    text = (render(**RENDERS[name]) / "iam" / "deploy-policy.json").read_text()
+    for value in ("acme-orders-artifacts", "acme-orders", "acme-orders-fn", "acme-orders-exec"):
+        assert value in text
     assert "fastapi-lambda-service" not in text
     assert "eu-west-1" not in text
-
-
-RELEASE = [
-    {"environments": env, "deployment_strategy": strategy, "alarm_email": email}
-    for env in CHOICES["environments"]
-    for strategy in CHOICES["deployment_strategy"]
-    for email in ("", "on-call+orders@example.com")
-]
-EXISTING = [(api, snap) for api in CHOICES["api_type"] for snap in (False, True)]
-# Every combination of the release answers with api_type and snapstart (what template.yml
-# depends on); ci_provider rotates so that each release combination meets every provider
-# (the bootstrap depends on it) in as many renders.
-MATRIX = [
-    {
-        **release,
-        "api_type": api,
-        "snapstart": snap,
-        "ci_provider": CHOICES["ci_provider"][(i + j) % len(CHOICES["ci_provider"])],
-        "python_version": "3.12",  # SnapStart needs 3.12+
-    }
-    for i, release in enumerate(RELEASE)
-    for j, (api, snap) in enumerate(EXISTING)
-]
-
-
-@pytest.mark.parametrize("extra", MATRIX, ids=lambda e: "-".join(str(v) for v in e.values()))
-def test_release_combinations_lint_clean(render, extra, monkeypatch):
-    """cfn-lint (informational findings included) on both templates and every semantic check,
-    for each combination of environments, deployment_strategy and alarm_email with the
-    existing answers."""
-    monkeypatch.setenv("FASTAPI_LAMBDA_SKIP_CFN_LINT", "1")  # linted below, in-process
-    project = render(**extra)
-    a = answers(**extra)
-    findings = cfn_lint(project / "template.yml", a["aws_region"])
-    findings += cfn_lint(project / "infra" / "bootstrap.yml", a["aws_region"])
-    assert findings == []
-    check_everything(project, a)
 
 
 def test_release_matrix_covers_every_combination():
@@ -862,15 +1009,19 @@ def test_release_matrix_covers_every_combination():
 
 def test_a_check_can_fail(render):
     """The checks above notice a policy that grants too much or names the wrong function."""
-    project = render(**CUSTOM)
-    a = answers(**CUSTOM)
+    project, answers = render(**CUSTOM), resolved_answers(**CUSTOM)
     with pytest.raises(AssertionError):
-        check_policy(project, {**a, "function_name": "someone-else"})
+        check_policy_function(project, {**answers, "function_name": "someone-else"})
     broad = policy(project)
     broad["Statement"].append({"Effect": "Allow", "Action": "lambda:*", "Resource": "*"})
     assert parliament_findings(json.dumps(broad)) != []
     with pytest.raises(AssertionError):
-        check_sam_template(project, {**a, "python_version": "3.13"})
+        check_function(project, {**answers, "python_version": "3.13"})
+    # A render with one stack does not pass for one with two, nor canary for all at once.
+    with pytest.raises(AssertionError):
+        check_policy_files(project, {**answers, "environments": "staging-production"})
+    with pytest.raises(AssertionError):
+        check_deployment_preference(project, {**answers, "deployment_strategy": "all-at-once"})
 
 
 def test_cfn_lint_reports_informational_findings(tmp_path):
@@ -952,10 +1103,8 @@ def test_sam_validate_lint(render, extra):
 
 
 def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
-    """cruft renders with cookiecutter.generate.generate_files, not cookiecutter(): the
-    bootstrap's `{% include %}` of the policy must resolve there too."""
-    from cookiecutter.generate import generate_files
-
+    """cruft renders with cookiecutter.generate.generate_files, not cookiecutter(), so this
+    test does too: the bootstrap's `{% include %}` of the policy must resolve there."""
     context = generate_context(
         context_file=str(TEMPLATE / "cookiecutter.json"),
         extra_context={"stack_name": "via-generate-files"},
@@ -970,3 +1119,29 @@ def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
     )
     assert document == policy(project)
     assert "stack/via-generate-files/*" in json.dumps(document)
+
+
+def test_pre_commit_lints_both_templates(render):
+    """The render's own pre-commit runs cfn-lint (the post-gen hook does not: docs/hooks.md),
+    pinned to the version these tests lint with, on exactly the two CloudFormation
+    templates."""
+    project = render()
+    config = load_yaml(project / ".pre-commit-config.yaml")
+    (repo,) = [r for r in config["repos"] if r["repo"].endswith("/cfn-lint")]
+    pins = dict(
+        line.split("==")
+        for line in (TEMPLATE / "requirements-test.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert repo["rev"] == "v" + pins["cfn-lint"]
+    (hook,) = repo["hooks"]
+    assert hook["id"] == "cfn-lint"
+    linted = [
+        p
+        for p in rendered_files(project)
+        if re.search(hook["files"], p.relative_to(project).as_posix())
+    ]
+    assert sorted(p.relative_to(project).as_posix() for p in linted) == [
+        "infra/bootstrap.yml",
+        "template.yml",
+    ]

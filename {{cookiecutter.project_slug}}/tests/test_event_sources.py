@@ -9,6 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import Settings
 from {{ cookiecutter.package_name }}.core.root_path import make_handler
 from {{ cookiecutter.package_name }}.main import app, handler
+
 from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, event, read
 
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from {{ cookiecutter.package_name }}.core.root_path import make_handler
+
 from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, event, read
 
 BINARY = bytes(range(256)) * 4  # every byte value, not valid UTF-8

@@ -12,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from {{ cookiecutter.package_name }}.main import app, handler
+
 from tests.lambda_events import event, read
 
 FLAVOUR = "http"

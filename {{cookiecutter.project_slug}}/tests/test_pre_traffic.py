@@ -9,12 +9,9 @@ from typing import Any
 
 import pytest
 
-# A plain import first, whatever the package's name (import sorting puts `import` lines
-# before `from` lines).
-import {{ cookiecutter.package_name }}.main as service
-from deploy_hooks import pre_traffic
+from {{ cookiecutter.package_name }}.main import handler as app_handler
 
-app_handler = service.handler
+from deploy_hooks import pre_traffic
 
 REGION = "{{ cookiecutter.aws_region }}"
 FUNCTION = "{{ cookiecutter.function_name }}"
