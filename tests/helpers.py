@@ -18,6 +18,19 @@ CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 CHOICES = {key: value for key, value in CONTEXT.items() if isinstance(value, list)}
 BOOLEANS = {key: [False, True] for key, value in CONTEXT.items() if isinstance(value, bool)}
 
+# Answers a choice's value cannot go without (the pre-gen hook refuses it alone): a single-
+# option render of auth=jwt needs an issuer and an audience.
+EXAMPLE_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+REQUIRED_WITH = {
+    ("auth", "jwt"): {"jwt_issuer": EXAMPLE_ISSUER, "jwt_audience": "1example23456789"},
+}
+
+
+def single_option(key: str, value: object) -> dict:
+    """The extra context of a single-option render of `key=value`."""
+    return {key: value, **REQUIRED_WITH.get((key, value), {})}
+
+
 # Leftover Jinja: `{{` not part of a GitHub Actions `${{ }}` expression, any `{%`, and any
 # `{{ cookiecutter` at all.
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{\{\s*cookiecutter\b")

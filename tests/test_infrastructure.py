@@ -28,6 +28,7 @@ from tests.helpers import (
     parliament_findings,
     run,
     sam_transform,
+    single_option,
 )
 
 SINGLE_OPTIONS = [
@@ -470,8 +471,8 @@ def check_everything(project: Path, a: dict) -> None:
 def test_every_option_lints_clean(render, key, value):
     """cfn-lint, informational findings included, no suppressions: both templates, for every
     value of every choice; then the semantics."""
-    project = render(**{key: value})
-    a = answers(**{key: value})
+    project = render(**single_option(key, value))
+    a = answers(**single_option(key, value))
     region = a["aws_region"]
     findings = cfn_lint(project / "template.yml", region)
     findings += cfn_lint(project / "infra" / "bootstrap.yml", region)
