@@ -288,7 +288,7 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
 
 
 @pytest.mark.parametrize(
-    ("api_type", "domain"), itertools.product(["http", "rest"], EDGE["domain"])
+    ("api_type", "domain"), list(itertools.product(["http", "rest"], EDGE["domain"]))
 )
 def test_bootstrap_with_the_domain_lints_clean(tmp_path, api_type, domain):
     """The bootstrap includes the deploy policy: the domain's statements lint there too."""
