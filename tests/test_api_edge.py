@@ -179,6 +179,14 @@ def check_cors(template: dict, plain: dict, a: dict) -> None:
         assert "AllowCredentials" not in cors
     else:
         assert "Cors" not in api  # the function answers, for every allowed origin
+        # The gateway's own errors carry the header when there is one value to give.
+        responses = plain["Resources"]["RestApi"]["Properties"]["Body"].get(
+            "x-amazon-apigateway-gateway-responses", {}
+        )
+        header = "gatewayresponse.header.Access-Control-Allow-Origin"
+        expected = {f"'{origins[0]}'"} if len(origins) == 1 else set()
+        assert {r["responseParameters"][header] for r in responses.values()} == expected
+        assert set(responses) == ({"DEFAULT_4XX", "DEFAULT_5XX"} if expected else set())
     if a["auth"] == "jwt":
         # Preflight requests carry no token: their routes have no authorizer.
         expected = {("/{proxy+}", "OPTIONS")} | ({("/", "OPTIONS")} if not http else set())
