@@ -584,6 +584,42 @@ def test_hosted_zone_id(zone, ok):
     assert ("hosted_zone_id" not in fields(**DOMAIN, hosted_zone_id=zone)) is ok
 
 
+EDGE_FIELDS = {
+    "jwt_issuer": JWT,
+    "jwt_audience": JWT,
+    "cors_origins": {},
+    "domain_name": DOMAIN,
+    "certificate_arn": DOMAIN,
+    "hosted_zone_id": DOMAIN,
+}
+# Characters that would need escaping in one of the files these answers reach (YAML, JSON,
+# Python, Markdown tables and code spans) or that could start Jinja.
+UNSAFE = set("\"'\\`{}<>| \t\r\n") | {chr(c) for c in range(32)}
+
+
+# Near-valid answers (a valid prefix) followed by URL characters and unsafe ones.
+EDGE_TEXT = st.sampled_from(
+    ["", "https://", "https://idp.example.com", "https://idp.example.com/", "api.example.", "Z1"]
+).flatmap(
+    lambda prefix: st.text(
+        alphabet=st.sampled_from(sorted(UNSAFE | set("az09.:/-_~?#[]@!$&()*+,;=%é😀"))),
+        max_size=8,
+    ).map(lambda tail: prefix + tail)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(field=st.sampled_from(sorted(EDGE_FIELDS)), text=EDGE_TEXT)
+def test_accepted_edge_answers_need_no_escaping(field, text):
+    """The edge answers are rendered into YAML, JSON, Python and Markdown as they are:
+    whatever a rule accepts is free of every character that would need escaping there."""
+    answers = {**EDGE_FIELDS[field], field: text}
+    if field not in fields(**answers):
+        # The origins are rendered one by one, without the spaces around the commas.
+        rendered = pre.cors_origins(text) if field == "cors_origins" else [text]
+        assert not set("".join(rendered)) & UNSAFE, text
+
+
 def test_domain_answers_need_domain_name():
     found = problems(certificate_arn=CERT, hosted_zone_id="Z0123456789")
     assert [(p.field, p.rule.split(" (")[0]) for p in found] == [
