@@ -200,7 +200,7 @@ def main() -> None:
     ]
     print()
     print(
-        f"Python {platform.python_version()} ({python}), {platform.machine()}, "
+        f"Python {PYTHON_VERSION} ({python}), {platform.machine()}, "
         f"{os.cpu_count()} CPUs, {args.rounds} rounds x {args.calls} calls, medians"
     )
     print("| metric | naive | optimized | optimized/naive | target |")
