@@ -6,7 +6,8 @@ answers ask for, checked on the SAM template and on the plain CloudFormation the
 makes of it. The matrix renders only the infrastructure files, with cookiecutter's own
 environment (a full bake per combination would cost ten times as much); full bakes of a
 sample, with the rendered project's own tests, `sam validate --lint` and every linter, cover
-every value (here and in presets/api-edge.yaml, tests/test_presets.py)."""
+every value (here and in presets/api-edge.yaml, tests/test_presets.py). Every combination's
+deploy policy is checked to be enough, and all of it needed (tests/deploy_permissions.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from jinja2 import FileSystemLoader
 
+from tests import deploy_permissions as dp
 from tests.helpers import (
     BIN,
     EXAMPLE_ISSUER,
@@ -250,6 +252,8 @@ def check_domain(template: dict, plain: dict, policy: dict, a: dict) -> None:
         domains,
         f"{domains}/{a['domain_name']}",
         f"{domains}/{a['domain_name']}/*",
+        "arn:aws:apigateway:eu-west-1::/tags/arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A"
+        f"%2Fdomainnames%2F{a['domain_name']}",
     ]
     if not a["hosted_zone_id"]:
         assert "ApiDnsRecord" not in resources
@@ -283,6 +287,8 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
         edge_answers(api_type, auth, cors, domain),
         "template.yml",
         "iam/deploy-policy.json",
+        "samconfig.toml",
+        ".cookiecutter.json",
     )
     assert cfn_lint(tmp_path / "template.yml", a["aws_region"]) == []
     policy_text = (tmp_path / "iam" / "deploy-policy.json").read_text()
@@ -293,6 +299,10 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
     check_auth(template, plain, a)
     check_cors(template, plain, a)
     check_domain(template, plain, json.loads(policy_text), a)
+    # Enough, and all of it needed: every handler call of every resource (deploy_permissions).
+    calls, _ = dp.deploy_calls(tmp_path)
+    assert dp.unmet(json.loads(policy_text), calls) == []
+    assert dp.unused(json.loads(policy_text), calls) == []
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from tests.helpers import (
     cfn_lint,
     load_cfn_yaml,
     parliament_findings,
+    single_option,
 )
 
 PRESETS = {
@@ -39,7 +40,7 @@ PRESETS = {
 RENDERS = {
     "defaults": {},
     **{
-        f"{key}={value}": {key: value}
+        f"{key}={value}": single_option(key, value)
         for key, values in {**CHOICES, **BOOLEANS}.items()
         for value in values
     },
@@ -144,7 +145,9 @@ def test_the_calls_cover_what_a_deploy_does(render):
 # --- the evaluator can fail: a permission taken away is reported ------------------------------
 
 
-@pytest.mark.parametrize("name", ["defaults", "preset:rest-api", "preset:snapstart"])
+@pytest.mark.parametrize(
+    "name", ["defaults", "preset:rest-api", "preset:snapstart", "preset:api-edge"]
+)
 def test_every_granted_action_removed_is_reported(render, name):
     """Take each action out of the policy in turn: the check names a call that needs it."""
     project = render(name)
