@@ -29,7 +29,7 @@ from tests.helpers import (
     TEMPLATE,
     cfn_lint,
     lint_rendered,
-    load_cfn_yaml,
+    load_yaml,
     parliament_findings,
     run,
     sam_transform,
@@ -293,7 +293,7 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
     assert cfn_lint(tmp_path / "template.yml", a["aws_region"]) == []
     policy_text = (tmp_path / "iam" / "deploy-policy.json").read_text()
     assert parliament_findings(policy_text) == []
-    template = load_cfn_yaml(tmp_path / "template.yml")
+    template = load_yaml(tmp_path / "template.yml")
     plain = sam_transform(template, a["aws_region"])
     check_throttling(template, plain, api_type)
     check_auth(template, plain, a)
@@ -323,7 +323,7 @@ def test_a_check_can_fail(tmp_path):
         "template.yml",
         "iam/deploy-policy.json",
     )
-    template = load_cfn_yaml(tmp_path / "template.yml")
+    template = load_yaml(tmp_path / "template.yml")
     plain = sam_transform(template, a["aws_region"])
     policy = json.loads((tmp_path / "iam" / "deploy-policy.json").read_text())
     with pytest.raises(AssertionError):

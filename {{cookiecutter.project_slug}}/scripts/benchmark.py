@@ -7,7 +7,7 @@ Builds two artifacts with `sam build`:
   invalidation, runtime dependencies only), async endpoints, the Lambda handler of
   `{{ cookiecutter.package_name }}.main`;
 - naive: a bare FastAPI + Mangum app with a sync `GET /ping` endpoint, built by a plain
-  `sam build` (pip, no bytecode), the way the 2020 article did it.
+  `sam build` (pip, no bytecode); docs/performance.md says what it stands for.
 
 Both are built for this machine's architecture so that they can run here (the optimized
 one with `ARCHITECTURE=<this machine>` passed to src/Makefile). Each round runs each
@@ -19,8 +19,6 @@ the first `GET /ping` invocation's peak RSS, then the time per warm invocation o
 machine shared with other work, CPU time is the steadier of the two). Medians over the
 rounds are printed with the zipped artifact sizes and the ratios optimized/naive, as a
 Markdown table. Needs `sam` and the runtime's Python on PATH, and network access to PyPI.
-The naive app uses `lifespan="off"` too (the article's `enable_lifespan=False`), so the
-per-call gap is the async endpoint and the thin wrapper, not lifespan events.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CORS through the built Lambda handler: preflight requests are answered for the allowed
 origins without a token, and responses carry the CORS headers (docs/api-edge.md)."""
-{%- set origins = cookiecutter.cors_origins.split(",") | map("trim") | reject("equalto", "") | list %}
+{%- set origins = cookiecutter.cors_origins | origin_list %}
 
 import pytest
 

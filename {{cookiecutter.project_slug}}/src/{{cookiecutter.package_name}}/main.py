@@ -3,17 +3,14 @@
 Everything here runs once per execution environment (at cold start), so keep
 module-level work cheap: no network calls, no eager loading of large data.
 """
-{%- set origins = cookiecutter.cors_origins.split(",") | map("trim") | reject("equalto", "") | list %}
+{%- set origins = cookiecutter.cors_origins | origin_list %}
 {%- set jwt = cookiecutter.auth == "jwt" %}
 
 import gc
 import logging
 
-# The imports below build hundreds of classes (FastAPI, Starlette, pydantic) and make next to
-# no garbage, yet the garbage collector would walk the growing heap again and again while
-# they run: pausing it cuts the cold import by about 10 %. gc.freeze() then moves what they
-# made into the permanent generation before collection resumes (else the first collection
-# would walk all of it at once), so no collection, cold or warm, walks it again.
+# No garbage collection during the heavy imports, then freeze what they made
+# (docs/performance.md, "No garbage collection during the imports").
 gc.disable()
 try:
     from fastapi import {% if jwt %}Depends, {% endif %}FastAPI
