@@ -26,10 +26,12 @@ from tests.helpers import (
     load_yaml,
     ruff,
     settings_title,
+    single_option,
 )
 
 # The rendered project's docs/, each linked from its README.
 DOCS = [
+    "api-edge.md",
     "deployment.md",
     "development.md",
     "event-sources.md",
@@ -175,6 +177,24 @@ def check_license(project: Path, value: str) -> None:
     assert pyproject(project)["project"]["license"] == expression
 
 
+def check_auth(project: Path, value: str) -> None:
+    """auth=jwt renders the dependency, its endpoint and tests, and the authorizer; none
+    renders none of them."""
+    package = project / "src" / DEFAULTS["package_name"]
+    jwt_files = [package / "core" / "auth.py", package / "api" / "v1" / "endpoints" / "me.py"]
+    jwt_files.append(project / "tests" / "test_auth.py")
+    http_api = load_yaml(project / "template.yml")["Resources"]["HttpApi"]["Properties"]
+    main = (package / "main.py").read_text()
+    if value == "jwt":
+        assert all(path.is_file() for path in jwt_files)
+        assert http_api["Auth"]["DefaultAuthorizer"] == "JwtAuthorizer"
+        assert "dependencies=[Depends(current_principal)]" in main
+    else:
+        assert not any(path.exists() for path in jwt_files)
+        assert "Auth" not in http_api
+        assert "current_principal" not in main
+
+
 OPTION_CHECKS = {
     "python_version": check_python_version,
     "architecture": check_architecture,
@@ -185,6 +205,7 @@ OPTION_CHECKS = {
     "deployment_strategy": check_deployment_strategy,
     "alarm_email": check_alarm_email,
     "license": check_license,
+    "auth": check_auth,
 }
 
 
@@ -252,7 +273,7 @@ def test_default_lints_and_passes_its_tests(bake, run_service_tests):
 
 @pytest.mark.parametrize(("key", "value"), SINGLE_OPTIONS, ids=lambda v: str(v))
 def test_single_option(bake, run_service_tests, key, value):
-    project = bake(**{key: value})
+    project = bake(**single_option(key, value))
     assert jinja_leftovers(project) == []
     assert docs_problems(project) == []
     OPTION_CHECKS[key](project, value)
@@ -260,12 +281,24 @@ def test_single_option(bake, run_service_tests, key, value):
     run_service_tests(project)
 
 
+# Answers that render tests/test_auth.py and tests/test_cors.py too (they import `tests`).
+EDGE = {
+    "auth": "jwt",
+    "jwt_issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+    "jwt_audience": "abc",
+    "cors_origins": "https://app.example.com",
+}
+
+
 @pytest.mark.parametrize("package_name", ["billing", "zebra_orders"])
 def test_import_sorting_does_not_depend_on_the_package_name(bake, package_name):
     """The rendered tests import the package, then `deploy_hooks` and `tests`: ruff's isort
     must accept that order for a name sorting before both and for one sorting after both
     (the rendered pyproject.toml puts the package alone in the first-party section)."""
-    project = bake(project_slug=package_name.replace("_", "-"), package_name=package_name)
+    slug = package_name.replace("_", "-")
+    project = bake(project_slug=slug, package_name=package_name, **EDGE)
+    assert (project / "tests" / "test_auth.py").is_file()
+    assert (project / "tests" / "test_cors.py").is_file()
     isort = pyproject(project)["tool"]["ruff"]["lint"]["isort"]
     assert isort["known-first-party"] == [package_name]
     assert (project / "tests" / "test_pre_traffic.py").is_file()  # canary: the hook's test
