@@ -18,6 +18,7 @@ try:
 
     from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
     from {{ cookiecutter.package_name }}.core.config import get_settings
+    from {{ cookiecutter.package_name }}.core.observability import RequestTelemetry, tracer_provider
     from {{ cookiecutter.package_name }}.core.root_path import make_handler
     from {{ cookiecutter.package_name }}.models.health import Ping
 finally:
@@ -27,7 +28,18 @@ finally:
 settings = get_settings()
 logging.getLogger().setLevel(settings.log_level)
 
-app = FastAPI(title=settings.title)
+# FastAPI's own OpenTelemetry support makes one span per request, named by its route
+# (docs/observability.md); metrics and logs go through RequestTelemetry as EMF and JSON.
+app = FastAPI(
+    title=settings.title,
+    telemetry={"tracer_provider": tracer_provider, "metrics": False, "logs": False},
+)
+app.add_middleware(
+    RequestTelemetry,
+    header=settings.correlation_id_header,
+    namespace=settings.metrics_namespace,
+    service=settings.service_name,
+)
 app.include_router(api_v1_router, prefix=settings.api_prefix)
 
 
@@ -38,7 +50,7 @@ async def ping() -> Ping:
 
 
 # Mangum with lifespan="off" (on Lambda, "auto" would run startup and shutdown on every
-# invocation: do one-time setup at import time instead), behind a thin wrapper that gives
+# invocation: make clients once in core/clients.py instead), behind a thin wrapper that gives
 # the app the stage or base path it is served under (core/root_path.py).
 handler = make_handler(app, base_path=settings.base_path)
 gc.freeze()

@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     # served at https://api.example.com/billing/). The stage of an execute-api URL is
     # read from each event instead; see core/root_path.py.
     base_path: str = ""
+    # Observability (docs/observability.md). The service names the logs, the metrics'
+    # `service` dimension and the traces; the namespace groups the CloudWatch metrics.
+    service_name: str = "{{ cookiecutter.project_slug }}"
+    metrics_namespace: str = "{{ cookiecutter.project_slug }}"
+    # The request header that carries a caller's correlation id (one is made if absent);
+    # the response carries it back under the same name.
+    correlation_id_header: str = "x-correlation-id"
 
     @field_validator("base_path")
     @classmethod
