@@ -21,7 +21,11 @@ from typing import Any
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit, single_metric
 from opentelemetry import propagate, trace
-from opentelemetry.propagators.aws import AwsXRayLambdaPropagator
+from opentelemetry.propagators.aws.aws_xray_propagator import (
+    AWS_TRACE_HEADER_ENV_KEY,
+    TRACE_HEADER_KEY,
+    AwsXRayPropagator,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -62,9 +66,23 @@ if daemon := os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
     # One UDP datagram per span, sent as the span ends: no thread, nothing left to flush
     # when Lambda freezes the environment between invocations.
     tracer_provider.add_span_processor(SimpleSpanProcessor(XRayDaemonExporter(daemon)))
-# Parent each request's span on the invocation's X-Ray trace (`_X_AMZN_TRACE_ID`), or on
-# the caller's `X-Amzn-Trace-Id` header outside Lambda.
-propagate.set_global_textmap(AwsXRayLambdaPropagator())
+
+
+class LambdaTracePropagator(AwsXRayPropagator):
+    """Parent each request's span on the invocation's X-Ray trace (`_X_AMZN_TRACE_ID`), or
+    on the caller's `X-Amzn-Trace-Id` header outside Lambda. (The library's
+    AwsXRayLambdaPropagator reads the variable through the caller's getter, which fails
+    with FastAPI's header getter: docs/observability.md.)"""
+
+    def extract(self, carrier, context=None, getter=None):  # noqa: ANN001
+        if header := os.environ.get(AWS_TRACE_HEADER_ENV_KEY):
+            return super().extract({TRACE_HEADER_KEY: header}, context=context)
+        if getter is None:
+            return super().extract(carrier, context=context)
+        return super().extract(carrier, context=context, getter=getter)
+
+
+propagate.set_global_textmap(LambdaTracePropagator())
 
 # A correlation id from a caller is used only if it looks like an id (no log injection).
 SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
