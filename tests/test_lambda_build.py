@@ -24,19 +24,37 @@ from tests.helpers import BIN, TEMPLATE, run
 
 PACKAGE = "fastapi_lambda_service"
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
-NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx", "httpx2"}
+NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
 
-# Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays.
+# Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays. A UDP
+# socket stands in for Lambda's X-Ray daemon; the service's log and EMF lines go to stdout
+# before the answers (the last line), the daemon's datagrams after them.
 INVOKE = """
-import json, sys
+import json, os, socket, sys, types
 artifact, events = sys.argv[1], json.load(open(sys.argv[2]))
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+daemon.settimeout(2)
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+os.environ["_X_AMZN_TRACE_ID"] = (
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+)
 sys.path.insert(0, artifact)
 from fastapi_lambda_service.main import handler
 import fastapi, pydantic_core
 outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.startswith(artifact)]
 assert not outside and "site" not in sys.modules, (outside, sys.path)
-print(json.dumps({name: handler(event, None) for name, event in events.items()}))
+context = types.SimpleNamespace(aws_request_id="lambda-request-1")
+answers = {name: handler(event, context) for name, event in events.items()}
+print(json.dumps(answers))
+datagrams = []
+try:
+    while True:
+        datagrams.append(daemon.recv(65536).decode())
+except TimeoutError:
+    pass
+print(json.dumps(datagrams))
 """
 
 
@@ -105,12 +123,36 @@ def assert_contents(project: Path, artifact: Path) -> None:
         assert (pyc.parent.parent / f"{pyc.name.split('.')[0]}.py").exists(), pyc
 
 
-def invoke(artifact: Path, events: dict, tmp_path: Path) -> dict:
+def invoke(artifact: Path, events: dict, tmp_path: Path) -> tuple[dict, list[dict], list[dict]]:
+    """The answers, the JSON lines the service wrote (logs and EMF), the X-Ray documents."""
     path = tmp_path / "events.json"
     path.write_text(json.dumps(events))
     python = shutil.which("python3.11") or sys.executable
     out = run([python, "-I", "-S", "-c", INVOKE, artifact, path], cwd=tmp_path).stdout
-    return json.loads(out)
+    *lines, answers, datagrams = out.splitlines()
+    documents = [json.loads(d.split("\n", 1)[1]) for d in json.loads(datagrams)]
+    return json.loads(answers), [json.loads(line) for line in lines if line], documents
+
+
+def assert_observed(events: dict, lines: list[dict], documents: list[dict]) -> None:
+    """The ping request through the built handler: a correlated access log line, its EMF
+    metrics, the cold start once, and the route's span at the X-Ray daemon."""
+    access = [line for line in lines if line.get("message") == "request"]
+    (ping,) = [line for line in access if line["route"] == "GET /ping"]
+    assert ping["status"] == 200
+    assert ping["lambda_request_id"] == "lambda-request-1"
+    assert ping["apigw_request_id"] == events["ping"]["requestContext"]["requestId"]
+    assert ping["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert ping["correlation_id"]
+    assert len(access) == len(events)
+    latency = [line for line in lines if "Latency" in line and line.get("route") == "GET /ping"]
+    assert latency
+    assert latency[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "fastapi-lambda-service"
+    assert [line["ColdStart"] for line in lines if "ColdStart" in line] == [[1.0]]
+    (span,) = [d for d in documents if d["id"] == ping["span_id"]]
+    assert span["name"].endswith("/ping")
+    assert span["trace_id"] == ping["trace_id"]
+    assert span["parent_id"] == "53995c3f42cd8ad8"
 
 
 def body(response: dict) -> str:
@@ -154,7 +196,8 @@ def test_sam_build_artifact(tmp_path, api_type):
     events["example"]["headers"]["Content-Type"] = "application/json"
     if api_type == "rest":
         events["example"]["multiValueHeaders"]["Content-Type"] = ["application/json"]
-    answers = invoke(artifact, events, tmp_path)
+    answers, lines, documents = invoke(artifact, events, tmp_path)
+    assert_observed(events, lines, documents)
     prefix = "/prod" if api_type == "rest" else ""
     assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
     assert json.loads(body(answers["example"])) == {"product": 42}

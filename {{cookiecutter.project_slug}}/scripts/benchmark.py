@@ -247,7 +247,9 @@ def main() -> None:
     print("What each observability piece adds to the optimized cold import (CPU, medians):")
     print("| piece | import CPU (ms) |")
     print("|---|---:|")
-    piece_costs = {label: statistics.median(s[label] for s in piece_samples) for label in PIECE_MODULES}
+    piece_costs = {
+        label: statistics.median(s[label] for s in piece_samples) for label in PIECE_MODULES
+    }
     for label, cost in piece_costs.items():
         print(f"| {label} | {cost:.1f} |")
     print()

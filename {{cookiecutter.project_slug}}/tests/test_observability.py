@@ -12,7 +12,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from {{ cookiecutter.package_name }}.core import observability
-from {{ cookiecutter.package_name }}.core.observability import RequestTelemetry, logger, tracer_provider
+from {{ cookiecutter.package_name }}.core.observability import (
+    RequestTelemetry,
+    logger,
+    tracer_provider,
+)
 from {{ cookiecutter.package_name }}.core.xray import XRayDaemonExporter, subsegment
 from {{ cookiecutter.package_name }}.main import app, handler
 
@@ -58,7 +62,9 @@ def test_handler_request_is_logged_traced_and_measured(
     lines, emf, spans = telemetry()
     line = access_line(lines)
     assert line["route"] == "POST /api/v1/example"
-    assert line["method"] == "POST" and line["status"] == 200 and line["latency_ms"] > 0
+    assert line["method"] == "POST"
+    assert line["status"] == 200
+    assert line["latency_ms"] > 0
     assert line["correlation_id"] == "order-42"
     assert line["lambda_request_id"] == lambda_context.aws_request_id
     assert line["apigw_request_id"] == event["requestContext"]["requestId"]
@@ -66,7 +72,8 @@ def test_handler_request_is_logged_traced_and_measured(
     # The trace is the invocation's X-Ray trace; the span is the route's.
     assert line["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     (server,) = [span for span in spans if span.kind.name == "SERVER"]
-    assert server.name.endswith("/api/v1/example") and server.name.startswith("POST /")
+    assert server.name.endswith("/api/v1/example")
+    assert server.name.startswith("POST /")
     assert server.attributes["http.response.status_code"] == 200
     assert f"{server.context.span_id:016x}" == line["span_id"]
     assert f"{server.parent.span_id:016x}" == "53995c3f42cd8ad8"
@@ -106,7 +113,9 @@ def test_unmatched_route_is_one_metric_not_one_per_path(client, telemetry):
 def test_errors_and_the_cold_start_are_counted(telemetry):
     """A fresh app with the same middleware: its first request is its cold start."""
     broken = FastAPI(telemetry={"tracer_provider": tracer_provider})
-    broken.add_middleware(RequestTelemetry, header="x-correlation-id", namespace="ns", service="svc")
+    broken.add_middleware(
+        RequestTelemetry, header="x-correlation-id", namespace="ns", service="svc"
+    )
 
     @broken.get("/boom/{item}")
     async def boom(item: str) -> None:
@@ -134,7 +143,7 @@ def test_spans_reach_the_xray_daemon_as_subsegments(make_event, lambda_context, 
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     daemon.bind(("127.0.0.1", 0))
     daemon.settimeout(5)
-    exporter = XRayDaemonExporter("127.0.0.1:%d" % daemon.getsockname()[1])
+    exporter = XRayDaemonExporter(f"127.0.0.1:{daemon.getsockname()[1]}")
     monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE)
     SPANS.clear()
     assert handler(make_event("GET", "/ping"), lambda_context)["statusCode"] == 200
@@ -148,9 +157,11 @@ def test_spans_reach_the_xray_daemon_as_subsegments(make_event, lambda_context, 
     assert document["type"] == "subsegment"
     assert document["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     assert document["parent_id"] == "53995c3f42cd8ad8"
-    assert document["name"].startswith("GET /") and document["name"].endswith("/ping")
+    assert document["name"].startswith("GET /")
+    assert document["name"].endswith("/ping")
     assert document["http"] == {"request": {"method": "GET"}, "response": {"status": 200}}
-    assert document["fault"] is False and document["end_time"] >= document["start_time"]
+    assert document["fault"] is False
+    assert document["end_time"] >= document["start_time"]
 
 
 def test_unsampled_requests_are_logged_with_their_route_but_not_exported(

@@ -18,7 +18,10 @@ try:
 
     from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
     from {{ cookiecutter.package_name }}.core.config import get_settings
-    from {{ cookiecutter.package_name }}.core.observability import RequestTelemetry, tracer_provider
+    from {{ cookiecutter.package_name }}.core.observability import (
+        RequestTelemetry,
+        tracer_provider,
+    )
     from {{ cookiecutter.package_name }}.core.root_path import make_handler
     from {{ cookiecutter.package_name }}.models.health import Ping
 finally:

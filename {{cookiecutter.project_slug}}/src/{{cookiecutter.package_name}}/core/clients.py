@@ -34,7 +34,7 @@ class Clients:
     def http(self) -> httpx2.AsyncClient:
         """An async HTTP client (connection pool on Mangum's event loop)."""
         if self._http is None or self._http.is_closed:
-            import httpx2  # noqa: PLC0415  (first use only: ~20 ms of import)
+            import httpx2
 
             self._http = httpx2.AsyncClient(transport=self.http_transport, timeout=5.0)
         return self._http
@@ -43,7 +43,7 @@ class Clients:
         """An AWS SDK (boto3) client for `service`, from the runtime's boto3. Making one
         reads credentials and region from the environment; it calls nothing."""
         if service not in self._aws:
-            import boto3  # noqa: PLC0415  (first use only: boto3 imports in ~0.2 s)
+            import boto3
 
             self._aws[service] = boto3.session.Session().client(service)
         return self._aws[service]

@@ -41,13 +41,12 @@ settings = get_settings()
 logger = Logger(service=settings.service_name, level=settings.log_level)
 
 
-
 class RecordEverySpan(Sampler):
     """Sample as the parent (Lambda's X-Ray sampling decision) says, but record every span,
     so that the route FastAPI sets on it is known for the logs and metrics of every request;
     only sampled spans are exported."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None):  # noqa: PLR0913
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None):
         parent = trace.get_current_span(parent_context).get_span_context()
         sampled = parent.trace_flags.sampled if parent.is_valid else True
         decision = Decision.RECORD_AND_SAMPLE if sampled else Decision.RECORD_ONLY
@@ -74,7 +73,7 @@ class LambdaTracePropagator(AwsXRayPropagator):
     AwsXRayLambdaPropagator reads the variable through the caller's getter, which fails
     with FastAPI's header getter: docs/observability.md.)"""
 
-    def extract(self, carrier, context=None, getter=None):  # noqa: ANN001
+    def extract(self, carrier, context=None, getter=None):
         if header := os.environ.get(AWS_TRACE_HEADER_ENV_KEY):
             return super().extract({TRACE_HEADER_KEY: header}, context=context)
         if getter is None:
@@ -128,7 +127,9 @@ class RequestTelemetry:
         started = time.perf_counter()
         cold_start, self.cold_start = self.cold_start, False
         incoming = [v for k, v in scope["headers"] if k.decode("latin-1").lower() == self.header]
-        ids = {"correlation_id": correlation_id(incoming[0].decode("latin-1") if incoming else None)}
+        ids = {
+            "correlation_id": correlation_id(incoming[0].decode("latin-1") if incoming else None)
+        }
         ids |= request_ids(scope)
         status = 500
 
