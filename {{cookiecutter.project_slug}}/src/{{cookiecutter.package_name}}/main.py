@@ -35,7 +35,12 @@ logging.getLogger().setLevel(settings.log_level)
 # (docs/observability.md); metrics and logs go through RequestTelemetry as EMF and JSON.
 app = FastAPI(
     title=settings.title,
-    telemetry={"tracer_provider": tracer_provider, "metrics": False, "logs": False},
+    telemetry={
+        "tracer_provider": tracer_provider,
+        "operation_spans": settings.trace_operations,
+        "metrics": False,
+        "logs": False,
+    },
 )
 app.add_middleware(
     RequestTelemetry,

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # The request header that carries a caller's correlation id (one is made if absent);
     # the response carries it back under the same name.
     correlation_id_header: str = "x-correlation-id"
+    # Spans for FastAPI's dependencies, endpoint and serialization under each request's
+    # span: off by default, they cost more per request than all the rest of the telemetry
+    # (docs/performance.md).
+    trace_operations: bool = False
 
     @field_validator("base_path")
     @classmethod

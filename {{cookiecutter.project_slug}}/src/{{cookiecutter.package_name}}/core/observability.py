@@ -12,6 +12,7 @@
 Nothing here makes a network call; the choices are explained in docs/observability.md.
 """
 
+import logging
 import os
 import re
 import time
@@ -39,6 +40,8 @@ from {{ cookiecutter.package_name }}.core.xray import XRayDaemonExporter, xray_t
 settings = get_settings()
 
 logger = Logger(service=settings.service_name, level=settings.log_level)
+# Mangum logs "GET /ping 200" for each request: RequestTelemetry's line replaces it.
+logging.getLogger("mangum.http").setLevel(logging.WARNING)
 
 
 class RecordEverySpan(Sampler):
@@ -119,6 +122,9 @@ class RequestTelemetry:
         self.namespace = namespace
         self.service = service
         self.cold_start = True
+        # One metric set, flushed at the end of each request: record() never awaits, so
+        # two requests on the event loop never write into it at once.
+        self.metrics = EphemeralMetrics(namespace=namespace, service=service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +180,7 @@ class RequestTelemetry:
             fields["error"] = error
         logger.info("request", extra=fields)
 
-        metrics = EphemeralMetrics(namespace=self.namespace, service=self.service)
+        metrics = self.metrics
         metrics.add_dimension(name="route", value=route_key)
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
         metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=int(status >= 500))
