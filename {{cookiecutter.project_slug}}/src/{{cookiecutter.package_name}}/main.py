@@ -6,6 +6,13 @@ module-level work cheap: no network calls, no eager loading of large data.
 
 import gc
 import logging
+import os
+
+# Two scans of every installed distribution's metadata that this service does not need
+# (docs/performance.md): pydantic's plugin lookup (no plugins here) and OpenTelemetry's
+# default propagators (core/observability.py sets its own). A value set in the environment wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+os.environ.setdefault("OTEL_PROPAGATORS", "none")
 
 # The imports below build hundreds of classes (FastAPI, Starlette, pydantic) and make next to
 # no garbage, yet the garbage collector would walk the growing heap again and again while
