@@ -169,7 +169,8 @@ def test_default_bake(bake, run_service_tests):
     assert all("==" in line for line in requirements), requirements
     names = {line.split("==")[0] for line in requirements}
     assert {"fastapi", "mangum", "pydantic", "pydantic-settings"} <= names
-    assert not names & {"pytest", "ruff", "httpx", "httpx2", "uvicorn"}
+    assert {"aws-lambda-powertools", "opentelemetry-sdk", "httpx2"} <= names  # telemetry, clients
+    assert not names & {"pytest", "ruff", "httpx", "uvicorn", "hypothesis", "schemathesis"}
     # Tests and tools stay outside the directory that ships to Lambda.
     assert not any(p.name.startswith("test") for p in (project / "src").rglob("*"))
 

@@ -205,6 +205,20 @@ def check_sam_template(project: Path, a: dict) -> None:
     stage_type = "AWS::ApiGatewayV2::Stage" if a["api_type"] == "http" else "AWS::ApiGateway::Stage"
     stages = [stage["Properties"]["StageName"] for stage in by_type[stage_type]]
     assert stages == ["$default" if a["api_type"] == "http" else a["stage_name"]]  # no "Stage"
+    # API Gateway's access log: JSON, to a log group of its own that expires.
+    (stage,) = by_type[stage_type]
+    setting = stage["Properties"][
+        "AccessLogSettings" if a["api_type"] == "http" else "AccessLogSetting"
+    ]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    access_format = json.loads(setting["Format"])
+    assert access_format["requestId"] == "$context.requestId"
+    assert {"status", "responseLatency", "httpMethod", "path", "sourceIp"} <= set(access_format)
+    access_group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    assert access_group["LogGroupName"] == f"/aws/vendedlogs/apigateway/{a['stack_name']}-access"
+    assert access_group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    variables = props["Environment"]["Variables"]
+    assert variables["SERVICE_NAME"] == variables["METRICS_NAMESPACE"] == a["project_slug"]
     assert not set(by_type) & {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
     invoked = {
         json.dumps(p["Properties"]["FunctionName"]) for p in by_type["AWS::Lambda::Permission"]
@@ -244,11 +258,23 @@ def check_policy(project: Path, a: dict) -> None:
             assert action != "*", action
             assert not action.endswith(":*"), action
         if "*" in as_list(statement["Resource"]):
-            # Only reads that have no resource-level permissions at all.
-            assert set(as_list(statement["Action"])) == {
+            # Only actions that have no resource-level permissions at all: reads, and for
+            # an HTTP API the log delivery its stage's access logging sets up.
+            star_only = {
                 "logs:DescribeLogGroups",
                 "logs:DescribeIndexPolicies",
+                "logs:DescribeResourcePolicies",
             }
+            if a["api_type"] == "http":
+                star_only |= {
+                    "logs:CreateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:UpdateLogDelivery",
+                }
+            assert set(as_list(statement["Action"])) <= star_only, statement
         for arn in as_list(statement["Resource"]):
             parts = arn.split(":")
             if arn != "*" and parts[2] not in ("s3", "iam"):
@@ -300,6 +326,11 @@ def check_policy(project: Path, a: dict) -> None:
     assert not allowed(f"arn:aws:apigateway:{region}::{other}/*")
 
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{a['function_name']}"
+    access_logs = f"log-group:/aws/vendedlogs/apigateway/{a['stack_name']}-access"
+    access_log_group = f"arn:aws:logs:{region}:{account}:{access_logs}"
+    assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"} <= allowed(
+        access_log_group
+    )
     assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"} <= allowed(
         log_group
     )
@@ -360,6 +391,27 @@ def check_bootstrap(project: Path, a: dict) -> None:
     )
 
     assert resources["DeployPolicy"]["Properties"]["ManagedPolicyName"] == deploy_name
+
+    # REST API access logs go through API Gateway's account-level CloudWatch role.
+    if a["api_type"] == "rest":
+        account = resources["ApiGatewayAccount"]
+        assert account["Type"] == "AWS::ApiGateway::Account"
+        assert account["Properties"]["CloudWatchRoleArn"] == {
+            "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+        }
+        logging_role = resources["ApiGatewayCloudWatchRole"]["Properties"]
+        (trust,) = logging_role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+        assert logging_role["ManagedPolicyArns"] == [
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs"
+            }
+        ]
+        assert account["Condition"] == "SetApiGatewayLoggingRole"
+        assert bootstrap["Parameters"]["ApiGatewayLoggingRole"]["Default"] == "set"
+    else:
+        assert not {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"} & set(resources)
     outputs = bootstrap["Outputs"]
     assert outputs["DeploymentBucketName"]["Value"] == {"Ref": "DeploymentBucket"}
     assert outputs["LambdaExecutionRoleArn"]["Value"] == {

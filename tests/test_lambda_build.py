@@ -106,6 +106,8 @@ def assert_contents(project: Path, artifact: Path) -> None:
     assert not [p for p in everything if p.parts[0] in NOT_SHIPPED]
     assert not [p for p in everything if "egg-info" in str(p) or p.name in {"tests", "test"}]
     assert not (artifact / "pydantic" / "v1").exists()  # pruned: see src/Makefile
+    assert not (artifact / "aws_lambda_powertools" / "event_handler").exists()
+    assert (artifact / "aws_lambda_powertools" / "utilities" / "jmespath_utils").is_dir()
     assert not (artifact / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").exists()
 
     sources = [p for p in artifact.rglob("*.py")]
