@@ -122,10 +122,11 @@ for label, module in zip(sys.argv[2::2], sys.argv[3::2]):
 print(json.dumps(costs))
 """
 PIECE_MODULES = {
-    "Powertools Logger (JSON logs)": "aws_lambda_powertools.logging",
-    "Powertools Metrics (EMF)": "aws_lambda_powertools.metrics",
+    # The package's __init__ imports Logger and Metrics (and Tracer, whose X-Ray SDK import
+    # is deferred) whichever is asked for: one row for both.
+    "Powertools Logger and Metrics (JSON logs, EMF)": "aws_lambda_powertools.metrics",
     "OpenTelemetry SDK (tracer provider)": "opentelemetry.sdk.trace",
-    "X-Ray propagator and exporter": "opentelemetry.propagators.aws",
+    "X-Ray propagator (and core/xray.py's exporter)": "opentelemetry.propagators.aws",
 }
 
 
