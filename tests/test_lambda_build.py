@@ -47,6 +47,19 @@ outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.starts
 assert not outside and "site" not in sys.modules, (outside, sys.path)
 context = types.SimpleNamespace(aws_request_id="lambda-request-1")
 answers = {name: handler(event, context) for name, event in events.items()}
+# Clients made once: a route that calls out through the shared HTTP client (to a mock
+# transport), invoked twice; the second invocation must reuse the same, working client.
+import httpx2
+from fastapi_lambda_service.core.clients import ClientsDep, clients
+from fastapi_lambda_service.main import app
+clients.http_transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text="up"))
+@app.get("/_outbound")
+async def outbound(shared: ClientsDep) -> dict:
+    client = shared.http()
+    return {"client": id(client), "upstream": (await client.get("https://upstream/")).text}
+outbound_event = json.loads(json.dumps(events["ping"]).replace("/ping", "/_outbound"))
+outbound_event["requestContext"]["requestId"] = "outbound-request"
+answers["clients"] = [handler(outbound_event, context) for _ in range(2)]
 print(json.dumps(answers))
 datagrams = []
 try:
@@ -146,7 +159,7 @@ def assert_observed(events: dict, lines: list[dict], documents: list[dict]) -> N
     assert ping["lambda_request_id"] == "lambda-request-1"
     assert ping["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     assert ping["correlation_id"]
-    assert len(access) == len(events)
+    assert len(access) == len(events) + 2  # and the two calls through the shared client
     latency = [line for line in lines if "Latency" in line and line["route"] == "GET /ping"]
     assert latency
     assert latency[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "fastapi-lambda-service"
@@ -201,6 +214,8 @@ def test_sam_build_artifact(tmp_path, api_type):
         events["example"]["multiValueHeaders"]["Content-Type"] = ["application/json"]
     answers, lines, documents = invoke(artifact, events, tmp_path)
     assert_observed(events, lines, documents)
+    first, second = (json.loads(body(answer)) for answer in answers.pop("clients"))
+    assert first == second == {"client": first["client"], "upstream": "up"}  # made once, reused
     prefix = "/prod" if api_type == "rest" else ""
     assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
     assert json.loads(body(answers["example"])) == {"product": 42}
