@@ -294,21 +294,33 @@ def check_policy(project: Path, a: dict) -> None:
 
     bucket = f"arn:aws:s3:::{a['deployment_bucket']}"
     assert allowed(bucket) == {"s3:ListBucket"}
-    assert allowed(f"{bucket}/{a['stack_name']}/*") == {"s3:GetObject", "s3:PutObject"}
+    assert allowed(f"{bucket}/{a['stack_name']}/*") == {
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+    }
 
     function = f"arn:aws:lambda:{region}:{account}:function:{a['function_name']}"
     assert {
         "lambda:CreateFunction",
         "lambda:UpdateFunctionCode",
         "lambda:UpdateFunctionConfiguration",
-        "lambda:AddPermission",
         "lambda:TagResource",
     } <= allowed(function)
+    # Invoke permissions: only for API Gateway, and on what the API invokes (the alias with
+    # SnapStart, else the function).
+    (invoke,) = [s for s in statements if "lambda:AddPermission" in as_list(s["Action"])]
+    assert invoke["Condition"] == {"StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}}
+    assert set(invoke["Action"]) == {"lambda:AddPermission", "lambda:RemovePermission"}
+    assert invoke["Resource"] == (f"{function}:*" if a["snapstart"] else function)
     if a["snapstart"]:
         assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= allowed(
             function
         )
-        assert allowed(f"{function}:*") == allowed(function)
+        assert allowed(f"{function}:*") - allowed(function) == {
+            "lambda:AddPermission",
+            "lambda:RemovePermission",
+        }
     else:
         assert not {a for a in allowed(function) if "Alias" in a or "Version" in a}
         assert allowed(f"{function}:*") == set()
@@ -475,6 +487,7 @@ def check_samconfig(project: Path, a: dict) -> None:
     assert "CAPABILITY_IAM" not in settings["capabilities"]
     assert settings["confirm_changeset"] is False
     assert settings["fail_on_empty_changeset"] is False
+    assert settings["on_failure"] == "DELETE"  # a failed first deploy leaves no stack behind
     assert "resolve_s3" not in settings
     assert default["validate"]["parameters"]["lint"] is True
 

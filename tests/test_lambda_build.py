@@ -1,31 +1,38 @@
-"""`sam build` of a Python 3.11 render (src/Makefile via SAM's makefile build method),
-then the artifact: only runtime dependencies and the package, bytecode valid for the
-runtime with hash-based invalidation, and a handler that answers events printed by
-`sam local generate-event` in a fresh interpreter whose import path holds only the build
-output and the standard library, as on Lambda. One build per api_type (each downloads
-wheels from PyPI)."""
+"""`sam build` of renders for every Lambda Python runtime the template offers (src/Makefile
+via SAM's makefile build method), then the artifact: only runtime dependencies and the
+package, bytecode of the runtime's own Python with hash-based invalidation, and a handler
+that answers events printed by `sam local generate-event` in a fresh interpreter of that
+runtime whose import path holds only the build output and the standard library, as on
+Lambda. Plus the default answers' own build: Python 3.13 on arm64, cross-built on any
+machine (its wheels are aarch64: checked, not run, unless this machine is arm64).
+
+Each build downloads wheels from PyPI. Interpreters are found on PATH or under pyenv
+(tests/helpers.py `runtime_python`); a missing one skips its build, unless LAMBDA_RUNTIMES
+(set by .ci/run and the template's workflow) lists it: then it fails."""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import marshal
 import os
 import platform
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
-from tests.helpers import BIN, TEMPLATE, run
+from tests.helpers import BIN, CHOICES, TEMPLATE, run, runtime_python
 
 PACKAGE = "fastapi_lambda_service"
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
+
+# One build per runtime, the API types alternating (both run on this machine's runtimes).
+BUILDS = {
+    version: CHOICES["api_type"][index % len(CHOICES["api_type"])]
+    for index, version in enumerate(sorted(CHOICES["python_version"]))
+}
 
 # Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays. A UDP
 # socket stands in for Lambda's X-Ray daemon; the service's log and EMF lines go to stdout
@@ -71,8 +78,11 @@ print(json.dumps(datagrams))
 """
 
 
-def sam(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+def sam(*args: str, cwd: Path, python: Path | None = None) -> str:
+    """Run `sam` with the venv's tools, and the runtime's Python (`python3.X`, which
+    src/Makefile calls) first on PATH."""
+    path = [str(BIN), *([str(python.parent)] if python else []), os.environ["PATH"]]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": os.pathsep.join(path)}
     return run([BIN / "sam", *args], cwd=cwd, env=env).stdout
 
 
@@ -80,18 +90,9 @@ def generate(cwd: Path, *args: str) -> dict:
     return json.loads(sam("local", "generate-event", *args, cwd=cwd))
 
 
-def build(tmp_path: Path, api_type: str) -> tuple[Path, Path]:
+def build(tmp_path: Path, python: Path, **answers) -> tuple[Path, Path]:
     project = Path(
-        cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            output_dir=str(tmp_path),
-            extra_context={
-                "python_version": "3.11",
-                "architecture": ARCHITECTURE,
-                "api_type": api_type,
-            },
-        )
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context=answers)
     )
     # What a developer's src/ holds after `pip install -e .` and a test run: none of it ships.
     src = project / "src"
@@ -99,11 +100,34 @@ def build(tmp_path: Path, api_type: str) -> tuple[Path, Path]:
     (src / f"{PACKAGE}.egg-info" / "PKG-INFO").write_text("Name: x\n")
     (src / PACKAGE / "__pycache__").mkdir()
     (src / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").write_bytes(b"stale")
-    sam("build", cwd=project)
+    sam("build", cwd=project, python=python)
     return project, project / ".aws-sam" / "build" / "ApiFunction"
 
 
-def assert_contents(project: Path, artifact: Path) -> None:
+# Runs in the runtime's own Python: the magic number and the source-hash key are its own.
+BYTECODE = """
+import importlib.util, json, marshal, pathlib, sys
+artifact, package = pathlib.Path(sys.argv[1]), sys.argv[2]
+tag, bad, checked = sys.implementation.cache_tag, [], 0
+for source in artifact.rglob("*.py"):
+    pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+    data = pyc.read_bytes() if pyc.exists() else b""
+    checked += 1
+    if not (
+        data[:4] == importlib.util.MAGIC_NUMBER
+        and int.from_bytes(data[4:8], "little") == 0b01  # hash-based, unchecked
+        and data[8:16] == importlib.util.source_hash(source.read_bytes())
+    ):
+        bad.append(str(pyc))
+orphans = [str(p) for p in artifact.rglob("*.pyc")
+           if not (p.parent.parent / (p.name.split(".")[0] + ".py")).exists()]
+main = marshal.loads((artifact / package / "__pycache__" / f"main.{tag}.pyc").read_bytes()[16:])
+print(json.dumps({"tag": tag, "checked": checked, "bad": bad, "orphans": orphans,
+                  "main": main.co_filename}))
+"""
+
+
+def assert_contents(project: Path, artifact: Path, python: Path, runtime: str) -> None:
     pins = [
         line.split("==")
         for line in (project / "src" / "requirements.txt").read_text().splitlines()
@@ -123,26 +147,22 @@ def assert_contents(project: Path, artifact: Path) -> None:
     assert (artifact / "aws_lambda_powertools" / "utilities" / "jmespath_utils").is_dir()
     assert not (artifact / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").exists()
 
-    sources = [p for p in artifact.rglob("*.py")]
-    assert len(sources) > 200
-    tag = sys.implementation.cache_tag  # the tests run on 3.11, the render's runtime
-    for source in sources:
-        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
-        data = pyc.read_bytes()
-        assert data[:4] == importlib.util.MAGIC_NUMBER, pyc
-        assert int.from_bytes(data[4:8], "little") == 0b01, pyc  # hash-based, unchecked
-        assert data[8:16] == importlib.util.source_hash(source.read_bytes()), pyc
-    code = marshal.loads((artifact / PACKAGE / "__pycache__" / f"main.{tag}.pyc").read_bytes()[16:])
-    assert code.co_filename == f"/var/task/{PACKAGE}/main.py"  # tracebacks name Lambda's paths
-    for pyc in artifact.rglob("*.pyc"):
-        assert (pyc.parent.parent / f"{pyc.name.split('.')[0]}.py").exists(), pyc
+    report = json.loads(
+        run([python, "-I", "-S", "-c", BYTECODE, artifact, PACKAGE], artifact).stdout
+    )
+    assert report["tag"] == f"cpython-{runtime.replace('.', '')}"  # the runtime's bytecode
+    assert report["checked"] > 200
+    assert report["bad"] == []
+    assert report["orphans"] == []
+    assert report["main"] == f"/var/task/{PACKAGE}/main.py"  # tracebacks name Lambda's paths
 
 
-def invoke(artifact: Path, events: dict, tmp_path: Path) -> tuple[dict, list[dict], list[dict]]:
+def invoke(
+    artifact: Path, events: dict, tmp_path: Path, python: Path
+) -> tuple[dict, list[dict], list[dict]]:
     """The answers, the JSON lines the service wrote (logs and EMF), the X-Ray documents."""
     path = tmp_path / "events.json"
     path.write_text(json.dumps(events))
-    python = shutil.which("python3.11") or sys.executable
     out = run([python, "-I", "-S", "-c", INVOKE, artifact, path], cwd=tmp_path).stdout
     *lines, answers, datagrams = out.splitlines()
     documents = [json.loads(d.split("\n", 1)[1]) for d in json.loads(datagrams)]
@@ -178,10 +198,13 @@ def body(response: dict) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("api_type", ["http", "rest"])
-def test_sam_build_artifact(tmp_path, api_type):
-    project, artifact = build(tmp_path, api_type)
-    assert_contents(project, artifact)
+@pytest.mark.parametrize(("version", "api_type"), BUILDS.items())
+def test_sam_build_artifact(tmp_path, version, api_type):
+    """Built for this machine's architecture, so that the runtime's Python runs it."""
+    python = runtime_python(version)
+    answers = {"python_version": version, "architecture": ARCHITECTURE, "api_type": api_type}
+    project, artifact = build(tmp_path, python, **answers)
+    assert_contents(project, artifact, python, version)
 
     example = ["--method", "POST", "--path", "api/v1/example", "--body", '{"a": 6, "b": 7}']
     if api_type == "rest":
@@ -212,7 +235,7 @@ def test_sam_build_artifact(tmp_path, api_type):
     events["example"]["headers"]["Content-Type"] = "application/json"
     if api_type == "rest":
         events["example"]["multiValueHeaders"]["Content-Type"] = ["application/json"]
-    answers, lines, documents = invoke(artifact, events, tmp_path)
+    answers, lines, documents = invoke(artifact, events, tmp_path, python)
     assert_observed(events, lines, documents)
     first, second = (json.loads(body(answer)) for answer in answers.pop("clients"))
     assert first == second == {"client": first["client"], "upstream": "up"}  # made once, reused
@@ -225,6 +248,35 @@ def test_sam_build_artifact(tmp_path, api_type):
     for flavour in ("alb", "function_url"):
         if flavour in answers:
             assert json.loads(body(answers[flavour])) == {"ping": "pong!"}, flavour
+
+
+# ELF e_machine of the compiled extension modules, by architecture.
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}
+
+
+@pytest.mark.slow
+def test_the_default_answers_build(tmp_path):
+    """The default render as is (Python 3.13 on arm64, HTTP API): `sam build` cross-builds
+    it on any machine. Its contents, its 3.13 bytecode, aarch64 extension modules; invoked
+    too where this machine can run them (arm64)."""
+    python = runtime_python("3.13")
+    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert (defaults["python_version"][0], defaults["architecture"][0]) == ("3.13", "arm64")
+    project, artifact = build(tmp_path, python)
+    assert_contents(project, artifact, python, "3.13")
+    extensions = list(artifact.rglob("*.so"))
+    assert any(p.name.startswith("_pydantic_core.cpython-313-aarch64") for p in extensions)
+    for extension in extensions:
+        header = extension.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF", extension
+        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE["arm64"], extension
+    if ARCHITECTURE == "arm64":
+        kind = ["apigateway", "http-api-proxy", "--method", "GET", "--path", "ping", "--body", ""]
+        events = {"ping": generate(project, *kind)}
+        events["ping"]["requestContext"]["requestId"] = "ping-request"
+        answers, lines, documents = invoke(artifact, events, tmp_path, python)
+        assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
+        assert_observed(events, lines, documents)
 
 
 def test_makefile_cross_builds_for_the_lambda_platform(tmp_path):

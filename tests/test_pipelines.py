@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    CONTEXT,
     DEPLOY_COMMANDS,
     PIPELINE_FILES,
     TEMPLATE,
@@ -172,6 +173,11 @@ def test_template_own_workflow():
     assert set(data[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as True
     (job,) = data["jobs"].values()
     assert [step["run"] for step in job["steps"] if "run" in step] == ["make test"]
+    # A matrix of every Lambda runtime the template offers, each required in its job.
+    assert job["strategy"]["matrix"]["runtime"] == sorted(CONTEXT["python_version"])
+    assert job["env"]["LAMBDA_RUNTIMES"] == "${{ matrix.runtime }}"
+    (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+    assert setup["with"]["python-version"].split() == ["${{", "matrix.runtime", "}}", "3.11"]
 
 
 def test_actions_pinned_alike(bake):

@@ -106,9 +106,8 @@ print(json.dumps({
 
 
 # Runs in a fresh interpreter too: what each observability piece adds to the cold import
-# (CPU time),
-# imported one after the other on top of what the app needs anyway (FastAPI, Mangum,
-# pydantic-settings). argv = artifact, then (label, module) pairs.
+# (CPU time), imported one after the other on top of what the app needs anyway (FastAPI,
+# Mangum, pydantic-settings). argv = artifact, then (label, module) pairs.
 PIECES = """\
 import importlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -239,7 +238,7 @@ def main() -> None:
     ]
     print()
     print(
-        f"Python {platform.python_version()} ({python}), {platform.machine()}, "
+        f"Python {PYTHON_VERSION} ({python}), {platform.machine()}, "
         f"{os.cpu_count()} CPUs, {args.rounds} rounds x {args.calls} calls, medians"
     )
     print("| metric | naive | optimized | optimized/naive | target |")

@@ -1,0 +1,380 @@
+"""The deploy policy is enough: every call of a first deploy, an update, a failed first deploy
+and `sam delete` is allowed by iam/deploy-policy.json and by the bootstrap's DeployPolicy
+(tests/deploy_permissions.py), for the default answers, every single-option override and
+every preset; and every action the policy grants is needed by one of those calls.
+
+A failure names the resource type, the handler, the permission and the ARN it would hit:
+grant it in iam/deploy-policy.json, or add a reviewed exclusion to EXCLUSIONS."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from cookiecutter.main import cookiecutter
+
+from hooks.post_gen_project import SKIP_CFN_LINT
+from tests import deploy_permissions as dp
+from tests.helpers import (
+    BOOLEANS,
+    CHOICES,
+    NEWER_ACTIONS,
+    TEMPLATE,
+    cfn_lint,
+    load_cfn_yaml,
+    parliament_findings,
+)
+
+PRESETS = {
+    path.stem: yaml.safe_load(path.read_text())["default_context"]
+    for path in sorted((TEMPLATE / "presets").glob("*.yaml"))
+}
+# Every combination the template tests: the defaults, each value of each choice and
+# boolean (read from cookiecutter.json), and each preset.
+RENDERS = {
+    "defaults": {},
+    **{
+        f"{key}={value}": {key: value}
+        for key, values in {**CHOICES, **BOOLEANS}.items()
+        for value in values
+    },
+    **{f"preset:{name}": answers for name, answers in PRESETS.items()},
+}
+
+
+@functools.cache
+def _render(root: str, name: str) -> Path:
+    output = Path(root) / f"render-{len(os.listdir(root))}"
+    # The post-gen hook's cfn-lint is test_infrastructure's business; it is slow.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SKIP_CFN_LINT, "1")
+        return Path(
+            cookiecutter(
+                str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=RENDERS[name]
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory):
+    root = tmp_path_factory.mktemp("deploy-policy")
+    yield lambda name: _render(str(root), name)
+    _render.cache_clear()
+
+
+def rendered_policy(project: Path) -> dict:
+    return json.loads((project / "iam" / "deploy-policy.json").read_text())
+
+
+def bootstrap_policy(project: Path) -> dict:
+    """The bootstrap's DeployPolicy with ${AWS::Partition} and ${AWS::AccountId} filled in,
+    as IAM sees it once the bootstrap stack is deployed."""
+    document = load_cfn_yaml(project / "infra" / "bootstrap.yml")["Resources"]["DeployPolicy"]
+    text = json.dumps(document["Properties"]["PolicyDocument"])
+    text = text.replace("${AWS::Partition}", dp.PARTITION).replace("${AWS::AccountId}", dp.ACCOUNT)
+    resolved = json.loads(text)
+
+    def unwrap(node):
+        if isinstance(node, dict):
+            if set(node) == {"Fn::Sub"}:
+                return node["Fn::Sub"]
+            return {k: unwrap(v) for k, v in node.items()}
+        return [unwrap(v) for v in node] if isinstance(node, list) else node
+
+    return unwrap(resolved)
+
+
+# --- sufficiency, for every render --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(RENDERS))
+def test_the_policy_is_enough_and_all_of_it_is_needed(render, name):
+    project = render(name)
+    calls, _ = dp.deploy_calls(project)
+    for policy in (rendered_policy(project), bootstrap_policy(project)):
+        assert dp.unmet(policy, calls) == [], "\n".join(dp.unmet(policy, calls))
+        assert dp.unused(policy, calls) == []
+    # The bootstrap's copy is the same document, its account pinned.
+    pinned = json.dumps(bootstrap_policy(project)).replace(dp.ACCOUNT, "*")
+    assert json.loads(pinned) == rendered_policy(project)
+
+
+def test_the_calls_cover_what_a_deploy_does(render):
+    """The default render's calls: every handler of every resource the transform makes,
+    sam deploy's own calls and sam delete's, with the render's names."""
+    project = render("defaults")
+    calls, excluded = dp.deploy_calls(project)
+    sources = {call.source.split(" (")[0] for call in calls}
+    for rtype in (
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Permission",
+        "AWS::Logs::LogGroup",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
+    ):
+        for handler in ("create", "read", "delete"):
+            assert f"{rtype} {handler} handler" in sources, (rtype, handler)
+    described = "\n".join(call.describe() for call in calls)
+    # The issue's own example: the HTTP API's stage is created with tags.
+    assert (
+        "AWS::ApiGatewayV2::Stage create handler (HttpApiApiGatewayDefaultStage): "
+        "apigateway:TagResource on arn:aws:apigateway:eu-west-1::/apis/" in described
+    )
+    assert (
+        ": iam:PassRole on arn:aws:iam::111122223333:role/fastapi-lambda-service-lambda-role"
+        ' with {"aws:CalledVia"' in described
+    )
+    assert '"iam:PassedToService": "lambda.amazonaws.com"' in described
+    assert '"lambda:Principal": "apigateway.amazonaws.com"' in described
+    for source in (
+        "sam deploy: upload the artifact",
+        "sam deploy: execute the change set",
+        "sam deploy --on-failure DELETE",
+        "sam delete: delete the stack",
+    ):
+        assert source in described, source
+    assert {x.permission for _, x in excluded} >= {"ec2:DescribeVpcs", "kms:Decrypt"}
+
+
+# --- the evaluator can fail: a permission taken away is reported ------------------------------
+
+
+@pytest.mark.parametrize("name", ["defaults", "preset:rest-api", "preset:snapstart"])
+def test_every_granted_action_removed_is_reported(render, name):
+    """Take each action out of the policy in turn: the check names a call that needs it."""
+    project = render(name)
+    calls, _ = dp.deploy_calls(project)
+    policy = rendered_policy(project)
+    for index, statement in enumerate(policy["Statement"]):
+        actions = dp._as_list(statement["Action"])
+        for action in actions:
+            smaller = copy.deepcopy(policy)
+            rest = [a for a in actions if a != action]
+            if rest:
+                smaller["Statement"][index]["Action"] = rest
+            else:
+                del smaller["Statement"][index]
+            found = dp.unmet(smaller, calls)
+            assert found, f"{statement['Sid']}: {action} removed, nothing reported"
+            assert all(f": {action} on " in line for line in found), found
+
+
+def _reported(project: Path, policy: dict) -> str:
+    return "\n".join(dp.unmet_permissions(project, policy))
+
+
+def test_conditions_and_resources_are_checked(render):
+    project = render("defaults")
+    policy = rendered_policy(project)
+
+    def changed(sid: str, **updates) -> dict:
+        other = copy.deepcopy(policy)
+        (statement,) = [s for s in other["Statement"] if s["Sid"] == sid]
+        statement.update(updates)
+        return other
+
+    # iam:PassedToService: the role passed to any other service is not enough.
+    wrong = changed(
+        "PassTheExecutionRoleToLambdaOnly",
+        Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+    )
+    assert (
+        "AWS::Lambda::Function create handler (ApiFunction): iam:PassRole on "
+        "arn:aws:iam::111122223333:role/fastapi-lambda-service-lambda-role"
+        in _reported(project, wrong)
+    )
+    # lambda:Principal: a grant for another principal does not cover API Gateway's.
+    wrong = changed(
+        "LetOnlyApiGatewayInvokeTheFunction",
+        Condition={"StringEquals": {"lambda:Principal": "s3.amazonaws.com"}},
+    )
+    assert (
+        "AWS::Lambda::Permission create handler (ApiFunctionDefaultPermission): "
+        "lambda:AddPermission on arn:aws:lambda:eu-west-1:111122223333:function:"
+        "fastapi-lambda-service" in _reported(project, wrong)
+    )
+    # s3:prefix: listing another prefix does not let sam delete list this one.
+    wrong = changed(
+        "ListArtifactsUnderThePrefix", Condition={"StringLike": {"s3:prefix": ["someone-else/*"]}}
+    )
+    assert "sam delete: list the artifacts under the prefix: s3:ListBucket" in _reported(
+        project, wrong
+    )
+    # The resource: another function's ARN is not this one.
+    wrong = changed(
+        "ManageTheFunction", Resource="arn:aws:lambda:eu-west-1:*:function:someone-else"
+    )
+    assert (
+        "lambda:CreateFunction on arn:aws:lambda:eu-west-1:111122223333:function:"
+        "fastapi-lambda-service" in _reported(project, wrong)
+    )
+    # Another region's ARNs do not match.
+    wrong = json.loads(json.dumps(policy).replace("eu-west-1", "us-east-1"))
+    assert "cloudformation:CreateChangeSet on arn:aws:cloudformation:eu-west-1:" in _reported(
+        project, wrong
+    )
+    # An explicit Deny wins over the Allow.
+    denied = copy.deepcopy(policy)
+    denied["Statement"].append(
+        {"Effect": "Deny", "Action": "cloudformation:Delete*", "Resource": "*"}
+    )
+    assert "sam delete: delete the stack: cloudformation:DeleteStack" in _reported(project, denied)
+    # Without the grants of the recovery, neither `sam deploy` nor `sam delete` can clean up.
+    no_delete = json.loads(json.dumps(policy).replace('"cloudformation:DeleteStack",', ""))
+    report = _reported(project, no_delete)
+    assert "sam deploy --on-failure DELETE: delete the failed stack" in report
+    assert "sam delete: delete the stack" in report
+
+
+def test_evaluator_semantics():
+    call = dp.Call("s3:ListBucket", "arn:aws:s3:::b", "t", {"s3:prefix": "p/"})
+    allow = {"Effect": "Allow", "Action": "s3:List*", "Resource": "arn:aws:s3:::b"}
+    assert dp.is_allowed({"Statement": [allow]}, call)
+    assert dp.is_allowed({"Statement": allow}, call)  # one statement, not a list
+    assert not dp.is_allowed({"Statement": [{**allow, "Action": "s3:Get*"}]}, call)
+    assert dp.is_allowed({"Statement": [{**allow, "Action": "S3:listbucket"}]}, call)  # case
+    assert not dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::B"}]}, call)
+    assert dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::?"}]}, call)
+    assert not dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::[b]"}]}, call)
+    like = {"StringLike": {"s3:prefix": ["p/*"]}}
+    assert dp.is_allowed({"Statement": [{**allow, "Condition": like}]}, call)
+    missing = dp.Call("s3:ListBucket", "arn:aws:s3:::b", "t")
+    assert not dp.is_allowed({"Statement": [{**allow, "Condition": like}]}, missing)
+    if_exists = {"StringLikeIfExists": {"s3:prefix": ["x/*"]}}
+    assert dp.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, missing)
+    assert not dp.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, call)
+    not_equals = {"StringNotEquals": {"s3:prefix": "p/"}}
+    assert not dp.is_allowed({"Statement": [{**allow, "Condition": not_equals}]}, call)
+    not_action = {"Effect": "Allow", "NotAction": "s3:Get*", "Resource": "*"}
+    assert dp.is_allowed({"Statement": [not_action]}, call)
+    assert not dp.is_allowed({"Statement": [{**not_action, "NotAction": "s3:*"}]}, call)
+    with pytest.raises(NotImplementedError):
+        dp.is_allowed(
+            {"Statement": [{**allow, "Condition": {"NumericLessThan": {"k": "1"}}}]}, call
+        )
+
+
+# --- exclusions and the actions parliament does not know ----------------------------------------
+
+
+def test_every_exclusion_is_still_a_handler_permission_with_a_reason():
+    """An exclusion whose permission no handler lists any more is stale: remove it. Its
+    `unless` property must be one the resource type has (a typo would void nothing)."""
+    for exclusion in dp.EXCLUSIONS:
+        listed = dp.handler_permissions("eu-west-1", exclusion.resource_type)
+        assert any(
+            exclusion.permission.lower() in (p.lower() for p in listed.get(h, []))
+            for h in exclusion.handlers
+        ), f"stale exclusion: {exclusion}"
+        assert len(exclusion.reason) > 10, exclusion
+        if exclusion.unless and exclusion.unless.startswith("Properties."):
+            schema = dp.provider_schema("eu-west-1", exclusion.resource_type)
+            prop = exclusion.unless.split(".")[1]
+            assert prop in schema["properties"], f"{exclusion}: no property {prop}"
+    keys = [(x.resource_type, x.permission.lower()) for x in dp.EXCLUSIONS]
+    assert len(keys) == len(set(keys)), "one exclusion per resource type and permission"
+
+
+def test_a_property_that_voids_an_exclusion_makes_the_check_fail(render, tmp_path):
+    """Exclusions hold only while the property is absent: a function put into a VPC, with
+    a KMS key, needs the ec2 and kms permissions, and the check says so."""
+    project = render("defaults")
+    copy_ = tmp_path / "vpc"
+    import shutil
+
+    shutil.copytree(project, copy_)
+    template = copy_ / "template.yml"
+    text = template.read_text().replace(
+        "      CodeUri: src/\n",
+        "      CodeUri: src/\n      KmsKeyArn: arn:aws:kms:eu-west-1:111122223333:key/k\n"
+        "      VpcConfig:\n        SubnetIds: [subnet-1]\n        SecurityGroupIds: [sg-1]\n",
+    )
+    template.write_text(text)
+    report = "\n".join(dp.unmet_permissions(copy_))
+    assert "AWS::Lambda::Function create handler (ApiFunction): ec2:DescribeSubnets" in report
+    assert "AWS::Lambda::Function create handler (ApiFunction): kms:CreateGrant" in report
+    assert dp.unmet_permissions(project) == []
+
+
+def test_a_resource_type_without_an_arn_rule_is_named(render, tmp_path):
+    """A new resource type whose permissions the module cannot place fails loudly, naming
+    the type, the handler and the permission (extend handler_call or EXCLUSIONS)."""
+    project = render("defaults")
+    import shutil
+
+    copy_ = tmp_path / "topic"
+    shutil.copytree(project, copy_)
+    template = copy_ / "template.yml"
+    template.write_text(
+        template.read_text().replace(
+            "\nOutputs:\n", "\n  Alerts:\n    Type: AWS::SNS::Topic\n\nOutputs:\n", 1
+        )
+    )
+    with pytest.raises(KeyError, match=r"AWS::SNS::Topic create handler \(Alerts\): sns:"):
+        dp.deploy_calls(copy_)
+
+
+def test_parliaments_unknown_actions_are_real_handler_permissions(render):
+    """The UNKNOWN_ACTION findings accepted in tests/helpers.py are actions that CloudFormation's
+    handlers list for this template's resources, and that the policy grants."""
+    listed = set()
+    for name in ("defaults", "preset:rest-api"):
+        project = render(name)
+        calls, _ = dp.deploy_calls(project)
+        listed |= {call.action for call in calls}
+    assert listed >= NEWER_ACTIONS
+    text = (render("defaults") / "iam" / "deploy-policy.json").read_text()
+    assert parliament_findings(text) == []
+    unknown = json.loads(text)
+    unknown["Statement"][0]["Action"].append("cloudformation:MadeUpAction")
+    assert any("UNKNOWN_ACTION" in f for f in parliament_findings(json.dumps(unknown)))
+
+
+def test_cfn_lint_accepts_only_the_newer_actions(tmp_path):
+    """cfn_lint's W3037 filter lets exactly NEWER_ACTIONS through, not a misspelt action."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["apigateway:TagResource", "apigateway:TagResources"],
+                "Resource": "*",
+            }
+        ],
+    }
+    template = tmp_path / "policy.yml"
+    template.write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "Policy": {
+                        "Type": "AWS::IAM::ManagedPolicy",
+                        "Properties": {"PolicyDocument": policy},
+                    }
+                }
+            }
+        )
+    )
+    (finding,) = cfn_lint(template)
+    assert "W3037" in finding
+    assert "'tagresources' is not one of" in finding
+
+
+def test_samconfig_settings_are_sam_deploy_options(render):
+    """Every deploy setting of samconfig.toml names an option of aws-sam-cli's `sam deploy`
+    (a misspelt key would be ignored), and on_failure = DELETE is one of its modes."""
+    import tomllib
+
+    from samcli.commands.deploy.command import cli
+    from samcli.lib.deploy.utils import FailureMode
+
+    config = tomllib.loads((render("defaults") / "samconfig.toml").read_text())["default"]
+    options = {param.name for param in cli.params}
+    settings = {**config["global"]["parameters"], **config["deploy"]["parameters"]}
+    assert set(settings) <= options, set(settings) - options
+    assert FailureMode(settings["on_failure"]) is FailureMode.DELETE
