@@ -2,27 +2,32 @@
 rendered. Runs inside the new project directory.
 
 The checks need nothing beyond what cookiecutter itself installs (PyYAML, and the
-standard library): every YAML, JSON and TOML file parses; the SAM template has the SAM
-transform, and its function's Handler resolves to an attribute defined in a module under
-its CodeUri (read with `ast`, never imported); Runtime and Architectures match the
-answers; the deployment policy names the bucket and the role; no Jinja is left. Where
-cfn-lint is importable it lints the SAM template too. Any problem: one message naming
-each file and problem, exit 1, and cookiecutter removes the project directory.
+standard library), so that a render does the same on every machine: every YAML, JSON and
+TOML file parses; the SAM template has the SAM transform, and its function's Handler
+resolves to an attribute defined in a module under its CodeUri (read with `ast`, never
+imported); Runtime and Architectures match the answers; the deployment policy names the
+bucket and the role; no Jinja is left. The heavyweight validators (cfn-lint, `sam validate
+--lint`, parliament, the SchemaStore schemas, zizmor) run in the template's tests and in
+the rendered project's pre-commit and pipeline (docs/hooks.md). Any problem: one message
+naming each file and problem, exit 1, and cookiecutter removes the project directory.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# The answers as the templates write them (local_extensions.py's escaping filters), so that
+# Jinja-like braces typed at the prompt are known for data, not taken for leftovers.
+ANSWER_FORMS_JSON = r"""{{ cookiecutter | answer_forms | tojson }}"""
 
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{\%|\{\{\s*cookiecutter\b")
 
@@ -30,8 +35,6 @@ SAM_TEMPLATE = "template.yml"
 DEPLOY_POLICY = "iam/deploy-policy.json"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 FUNCTION_ID = "ApiFunction"
-# Set to 1 to skip cfn-lint (the template's own property-based tests do, for speed).
-SKIP_CFN_LINT = "FASTAPI_LAMBDA_SKIP_CFN_LINT"
 
 
 def remove(project: Path, *relative: str) -> None:
@@ -100,20 +103,10 @@ def project_files(project: Path) -> list[Path]:
     )
 
 
-def find_jinja_leftovers(project: Path, answers: dict | None = None) -> list[str]:
-    """Files that still hold Jinja markup after rendering. Text that came from the answers
-    (for instance Jinja-like braces typed at the prompt) is data, not a leftover."""
-    values = sorted(
-        (
-            value
-            for key, value in (answers or {}).items()
-            if isinstance(value, str)
-            and "{" in value
-            and (key.startswith("__") or not key.startswith("_"))
-        ),
-        key=len,
-        reverse=True,
-    )
+def find_jinja_leftovers(project: Path, data: Sequence[str] = ()) -> list[str]:
+    """Files (file:line) that still hold Jinja markup after rendering. The strings of `data`
+    (the answers as typed and as written, see ANSWER_FORMS_JSON) are removed from each line
+    first: braces typed at the prompt are data, not leftovers."""
     found = []
     for path in project_files(project):
         try:
@@ -121,18 +114,17 @@ def find_jinja_leftovers(project: Path, answers: dict | None = None) -> list[str
         except UnicodeDecodeError:
             continue
         for line_no, line in enumerate(text.splitlines(), 1):
-            for value in values:
+            for value in data:
                 line = line.replace(value, "")
             if JINJA_LEFTOVER.search(line):
                 found.append(f"{path.relative_to(project)}:{line_no}")
-                break
     return found
 
 
-def check_jinja_leftovers(project: Path, answers: dict) -> list[str]:
+def check_jinja_leftovers(project: Path, answer_forms: Sequence[str]) -> list[str]:
     return [
         f"{name}: Jinja markup left after rendering"
-        for name in find_jinja_leftovers(project, answers)
+        for name in find_jinja_leftovers(project, answer_forms)
     ]
 
 
@@ -298,57 +290,24 @@ def check_deploy_policy(project: Path, answers: dict) -> list[str]:
     return problems
 
 
-def check_cfn_lint(project: Path, answers: dict) -> list[str]:
-    path = project / SAM_TEMPLATE
-    if not path.is_file():
-        return []
-    if os.environ.get(SKIP_CFN_LINT) == "1":
-        print(f"note: cfn-lint skipped ({SKIP_CFN_LINT}=1)", file=sys.stderr)
-        return []
-    try:
-        from cfnlint.api import ManualArgs, lint
-    except ImportError:
-        print(
-            f"note: cfn-lint is not installed here, so {SAM_TEMPLATE} was checked without it "
-            "(pip install cfn-lint to lint it at render time)",
-            file=sys.stderr,
-        )
-        return []
-    problems = []
-    matches = lint(
-        path.read_text(encoding="utf-8"), config=ManualArgs(regions=[answers["aws_region"]])
-    )
-    for match in matches:
-        line = f"{SAM_TEMPLATE}:{match.linenumber}: cfn-lint {match.rule.id}: {match.message}"
-        if match.rule.id.startswith("E"):
-            problems.append(line)
-        else:
-            print(f"note: {line}", file=sys.stderr)
-    return problems
+CHECKS = [check_data_files, check_sam_template, check_deploy_policy]
 
 
-CHECKS = [
-    check_jinja_leftovers,
-    check_data_files,
-    check_sam_template,
-    check_deploy_policy,
-    check_cfn_lint,
-]
+def collect_problems(project: Path, answers: dict, answer_forms: Sequence[str] = ()) -> list[str]:
+    problems = check_jinja_leftovers(project, answer_forms)
+    return problems + [problem for check in CHECKS for problem in check(project, answers)]
 
 
-def collect_problems(project: Path, answers: dict) -> list[str]:
-    problems = [problem for check in CHECKS[:-1] for problem in check(project, answers)]
-    if not problems:  # lint only a template that passed the checks above
-        problems = check_cfn_lint(project, answers)
-    return problems
-
-
-def main(answers_json: str = ANSWERS_JSON, project: Path | None = None) -> int:
+def main(
+    answers_json: str = ANSWERS_JSON,
+    project: Path | None = None,
+    answer_forms_json: str = ANSWER_FORMS_JSON,
+) -> int:
     answers = json.loads(answers_json)
     project = project or Path.cwd()
     for removal in REMOVALS:
         removal(project, answers)
-    problems = collect_problems(project, answers)
+    problems = collect_problems(project, answers, json.loads(answer_forms_json))
     if problems:
         # cookiecutter removes the project directory when this hook fails.
         print(

@@ -1,10 +1,18 @@
-"""Fixtures of the template's test suite."""
+"""Fixtures of the template's test suite. Every render goes through pytest-cookies:
+
+- `bake(**extra_context) -> Path`: a fresh render for one test, which it may change;
+- `render(**extra_context) -> Path`: a render shared by every test of a worker that asks
+  for the same answers (baked once, on `cookies_session`); read it, never change it;
+- `service_python`: a venv with the rendered service's dependencies, shared by the workers.
+
+The cookiecutter CLI is run only where the command line itself is under test (presets,
+command-line answers, the refusal message, cruft)."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,25 +24,45 @@ from tests.helpers import TEMPLATE, run, service_tests
 os.environ["SAM_CLI_TELEMETRY"] = "0"
 
 
+def baked(cookies, **extra_context) -> Path:
+    result = cookies.bake(extra_context=extra_context, template=str(TEMPLATE))
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return result.project_path
+
+
 @pytest.fixture
 def bake(cookies):
     """Bake the template with `extra_context`, assert success, return the project path."""
 
-    def _bake(**extra_context):
-        result = cookies.bake(extra_context=extra_context)
-        assert result.exception is None, result.exception
-        assert result.exit_code == 0
-        return result.project_path
+    def _bake(**extra_context) -> Path:
+        return baked(cookies, **extra_context)
 
     return _bake
 
 
 @pytest.fixture(scope="session")
-def service_python(tmp_path_factory) -> Path:
-    """A virtual environment made the way the rendered README says: a default render,
-    installed with `python -m pip install -e ".[dev]"`. Shared by every xdist worker
-    (built once, under a file lock); other renders run their tests in it with their own
-    `src/` first on PYTHONPATH."""
+def render(cookies_session):
+    """render(**extra_context) -> project path, baked once per distinct set of answers in a
+    worker and shared by its tests: read only."""
+    projects: dict[str, Path] = {}
+
+    def _render(**extra_context) -> Path:
+        key = json.dumps(extra_context, sort_keys=True)
+        if key not in projects:
+            projects[key] = baked(cookies_session, **extra_context)
+        return projects[key]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def service_python(tmp_path_factory, cookies_session) -> Path:
+    """A virtual environment with the rendered service's dependencies, installed the way the
+    rendered README says (`python -m pip install ".[dev]"`, here from a default render, not
+    editable, so that the venv outlives the render). Shared by every xdist worker (built
+    once, under a file lock); each render runs its tests in it with its own `src/` first on
+    PYTHONPATH."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the run's base directory, shared by its workers
@@ -42,14 +70,11 @@ def service_python(tmp_path_factory) -> Path:
     with open(shared / "service-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "ok").exists():
-            project = shared / "service-venv-render"
-            subprocess.run(["rm", "-rf", str(project)], check=True)
-            from cookiecutter.main import cookiecutter
-
-            path = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(project)))
+            run(["rm", "-rf", venv], cwd=shared)
             run([sys.executable, "-m", "venv", venv], cwd=shared)
-            run([venv / "bin/python", "-m", "pip", "install", "-q", "-e", ".[dev]"], cwd=path)
-            (venv / "ok").write_text(str(path))
+            project = baked(cookies_session)  # its own render: pip writes build files in it
+            run([venv / "bin/python", "-m", "pip", "install", "-q", ".[dev]"], cwd=project)
+            (venv / "ok").write_text("")
     return venv / "bin" / "python"
 
 

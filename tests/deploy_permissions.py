@@ -316,9 +316,9 @@ def render_names(project: Path) -> Names:
 
 
 def transformed_resources(project: Path, region: str) -> dict:
-    from tests.helpers import load_cfn_yaml, sam_transform
+    from tests.helpers import load_yaml, sam_transform
 
-    return sam_transform(load_cfn_yaml(project / "template.yml"), region)["Resources"]
+    return sam_transform(load_yaml(project / "template.yml"), region)["Resources"]
 
 
 @functools.cache

@@ -1,4 +1,7 @@
-"""Helpers shared by the template's tests."""
+"""Helpers shared by the template's tests: the answers (read from cookiecutter.json, never
+copied), the option matrix, and the tools. Where the post-generation hook already checks a
+thing (Jinja leftovers, YAML with short-form tags, the files of a render), the tests use the
+hook's own function."""
 
 from __future__ import annotations
 
@@ -12,18 +15,115 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from markdown_it import MarkdownIt
+
+from hooks.post_gen_project import find_jinja_leftovers, project_files
+from hooks.post_gen_project import load_yaml as _load_yaml_text
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
+# --- the answers and the option matrix ---------------------------------------------------------
+
 # Every choice variable and its values (lists in cookiecutter.json), plus the booleans.
 CHOICES = {key: value for key, value in CONTEXT.items() if isinstance(value, list)}
+CHOICES.pop("_extensions")
 BOOLEANS = {key: [False, True] for key, value in CONTEXT.items() if isinstance(value, bool)}
+# Every value of every choice as a single-option override (cookiecutter-django's way).
+SINGLE_OPTIONS = [
+    (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
+]
 
-# Leftover Jinja: `{{` not part of a GitHub Actions `${{ }}` expression, any `{%`, and any
-# `{{ cookiecutter` at all.
-JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{\{\s*cookiecutter\b")
+
+def resolved_answers(**extra) -> dict:
+    """The answers a render with `extra` gets, derived defaults resolved by cookiecutter
+    itself (as `cookiecutter --no-input` resolves them); private `_` keys left out."""
+    return dict(_resolved(tuple(sorted(extra.items()))))
+
+
+@functools.cache
+def _resolved(items: tuple) -> tuple:
+    context = generate_context(
+        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=dict(items)
+    )
+    answers = prompt_for_config(context, no_input=True)
+    return tuple((key, value) for key, value in answers.items() if not key.startswith("_"))
+
+
+DEFAULTS = resolved_answers()
+
+rendered_files = project_files  # the post-gen hook's listing of a render's files
 
 BIN = Path(sys.executable).parent
+
+
+def load_yaml(path: Path):
+    """A YAML file as plain data, with the post-gen hook's loader: short-form tags such as
+    `!Ref` become their full form (`{"Ref": ...}`), as CloudFormation reads them."""
+    return _load_yaml_text(path.read_text(encoding="utf-8"))
+
+
+def jinja_leftovers(project: Path) -> list[str]:
+    """The post-gen hook's check: files (file:line) that still hold Jinja markup."""
+    return find_jinja_leftovers(project)
+
+
+# --- Markdown, as a reader sees it ---------------------------------------------------------
+
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def shown(markdown: str) -> list[str]:
+    """The visible text of each top-level block of a Markdown document."""
+    return [
+        "".join(child.content for child in token.children or [])
+        for token in MARKDOWN.parse(markdown)
+        if token.type == "inline"
+    ]
+
+
+def squash(text: str) -> str:
+    """What a browser shows: runs of white space collapse, ends are trimmed."""
+    return " ".join(text.split())
+
+
+def docs_problems(project: Path) -> list[str]:
+    """What is wrong with a render's README and docs/*.md as a reader's documents: each is
+    a Markdown document under an H1 title with no unclosed code fence, every relative link
+    leads to a file of the render, and the README links every doc."""
+    documents = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    problems, linked = [], set()
+    for path in documents:
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(project).as_posix()
+        tokens = MARKDOWN.parse(text)
+        if not (tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1"):
+            problems.append(f"{name}: does not start with an H1 title")
+        fences = [line for line in text.splitlines() if line.lstrip().startswith("```")]
+        if len(fences) % 2:
+            problems.append(f"{name}: a code fence is not closed")
+        links = [
+            token.attrGet("href")
+            for block in tokens
+            for token in block.children or []
+            if token.type == "link_open"
+        ]
+        for href in links:
+            if re.match(r"[a-z]+:|#", href):
+                continue  # a URL or an anchor
+            target = (path.parent / href.split("#")[0]).resolve()
+            if not target.is_file():
+                problems.append(f"{name}: link to {href}, which is not a file of the render")
+            elif path.name == "README.md":
+                linked.add(target)
+    problems += [
+        f"README.md: no link to {doc.relative_to(project).as_posix()}"
+        for doc in documents[1:]
+        if doc.resolve() not in linked
+    ]
+    return problems
 
 
 def runtime_python(version: str) -> Path:
@@ -51,10 +151,6 @@ def runtime_python(version: str) -> Path:
     pytest.skip(reason)
 
 
-def rendered_files(project: Path) -> list[Path]:
-    return sorted(p for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts)
-
-
 def settings_title(project: Path, package: str):
     """The default `title` of the rendered Settings, read from the source with `ast`."""
     config = ast.parse((project / "src" / package / "core" / "config.py").read_text())
@@ -64,19 +160,6 @@ def settings_title(project: Path, package: str):
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "title"
     ]
     return ast.literal_eval(title)
-
-
-def jinja_leftovers(project: Path) -> list[str]:
-    found = []
-    for path in rendered_files(project):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        for line_no, line in enumerate(text.splitlines(), 1):
-            if JINJA_LEFTOVER.search(line):
-                found.append(f"{path.relative_to(project)}:{line_no}: {line.strip()}")
-    return found
 
 
 def run(cmd: list[str | Path], cwd: Path, env: dict | None = None, timeout: int = 600):
@@ -98,14 +181,6 @@ def ruff(project: Path) -> None:
 
 
 # --- infrastructure linters (cfn-lint, parliament, the SAM transform), through their Python APIs
-
-
-def load_cfn_yaml(path: Path) -> dict:
-    """A CloudFormation/SAM template as plain data (short-form tags such as `!Ref` become
-    `{"Ref": ...}`), parsed by the SAM translator's own loader."""
-    from samtranslator.yaml_helper import yaml_parse
-
-    return yaml_parse(path.read_text())
 
 
 # Actions IAM enforces that the linters' action databases lack. CloudFormation's own resource
@@ -335,12 +410,6 @@ def check_github_hardening(workflow: Path) -> None:
                 assert step["with"]["persist-credentials"] is False, name
             # No expressions in scripts: event data would be interpolated into the shell.
             assert "${{" not in step.get("run", ""), f"expression in a run: script of {name}"
-
-
-def load_yaml(path: Path):
-    import yaml
-
-    return yaml.safe_load(path.read_text())
 
 
 def _as_list(value) -> list[str]:

@@ -1,12 +1,16 @@
-"""Keeping services in step with the template, through cruft's CLI as the README says:
+"""Keeping services in step with the template, through cruft's CLI as docs/updating.md says,
+with the template's local Jinja extension (local_extensions.py) at every step:
 
 - a service made with `cruft create` passes `cruft check`; once the template moves on,
   `cruft check` reports it stale and `cruft update` merges the change into a service that
   has local changes of its own, without conflicts; the files that the post-gen hook removed
-  stay removed, and the recorded answers and template version follow;
+  stay removed, and the recorded answers and template version follow; a filter that the
+  new release adds is there when cruft renders it (cruft loads local extensions once per
+  process, cruft/cruft#253: see LoadAfresh in local_extensions.py);
 - a service made with plain cookiecutter is linked with `cruft link`, using the answers it
   recorded in `.cookiecutter.json` and the release tag of the version it was made from, and
-  `cruft diff` then finds nothing to change (the record is complete).
+  `cruft diff` then finds nothing to change (the record is complete), and `cruft update`
+  follows the template from there.
 
 The template is copied into a temporary git repository, since cruft works from git."""
 
@@ -88,13 +92,27 @@ def template_repo(tmp_path) -> Path:
     return repo
 
 
+# A filter that the new release adds to local_extensions.py and uses at once.
+NEW_FILTER = """
+
+def runbook_title(value: str) -> str:
+    return "Runbook of " + md_text(value)
+
+
+RunbookTitle = simple_filter(runbook_title)
+"""
+
+
 def change_template(repo: Path) -> None:
-    """A new template release: a line added to the rendered README, a new file, changes to
-    the files of the CI providers not chosen, and a new template version."""
+    """A new template release: a line added to the rendered README, a new file rendered with
+    a new escaping filter, changes to the files of the CI providers not chosen, and a new
+    template version."""
     project = repo / SLUG_DIR
     with (project / "README.md").open("a") as readme:
         readme.write("\nTemplate change: see RUNBOOK.md.\n")
-    (project / "RUNBOOK.md").write_text("# Runbook of {{ cookiecutter.project_name }}\n")
+    (project / "RUNBOOK.md").write_text("# {{ cookiecutter.project_name | runbook_title }}\n")
+    with (repo / "local_extensions.py").open("a") as extensions:
+        extensions.write(NEW_FILTER)
     for rel in REMOVED_FOR_GITLAB:
         with (project / rel).open("a") as file:
             file.write("# changed by the template\n")
@@ -102,9 +120,12 @@ def change_template(repo: Path) -> None:
     context = repo / "cookiecutter.json"
     text = context.read_text()
     assert f'"_template_version": "{VERSION}"' in text
-    context.write_text(
-        text.replace(f'"_template_version": "{VERSION}"', f'"_template_version": "{NEXT_VERSION}"')
+    text = text.replace(
+        f'"_template_version": "{VERSION}"', f'"_template_version": "{NEXT_VERSION}"'
     )
+    last = '"local_extensions.LoadAfresh"'
+    assert text.count(last) == 1
+    context.write_text(text.replace(last, f'"local_extensions.RunbookTitle",\n    {last}'))
     commit_all(repo, "template: a new release")
 
 
@@ -133,7 +154,8 @@ def test_recorded_answers_are_exact_as_json_and_yaml(text):
         if not key.startswith("_")
     }
     answers.update(project_name=text, description=text, author_name=text, project_slug=text)
-    context = {"cookiecutter": {**answers, "_template_version": VERSION}}
+    private = {"_template_version": VERSION, "_extensions": CONTEXT["_extensions"]}
+    context = {"cookiecutter": {**answers, **private}}
     env = StrictEnvironment(context=context, keep_trailing_newline=True)
     rendered = env.from_string(RECORD_TEMPLATE).render(**context)
     record = json.loads(rendered)
@@ -223,6 +245,7 @@ def test_cruft_create_check_update(tmp_path, env, template_repo):
         ".cruft.json",
         "README.md",
         "RUNBOOK.md",
+        "docs/updating.md",  # it names the template version
     }
     text = readme.read_text()
     assert "Template change: see RUNBOOK.md." in text

@@ -9,24 +9,19 @@ grant it in iam/deploy-policy.json, or add a reviewed exclusion to EXCLUSIONS.""
 from __future__ import annotations
 
 import copy
-import functools
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
 
-from hooks.post_gen_project import SKIP_CFN_LINT
 from tests import deploy_permissions as dp
 from tests.helpers import (
-    BOOLEANS,
-    CHOICES,
     NEWER_ACTIONS,
+    SINGLE_OPTIONS,
     TEMPLATE,
     cfn_lint,
-    load_cfn_yaml,
+    load_yaml,
     parliament_findings,
 )
 
@@ -35,36 +30,12 @@ PRESETS = {
     for path in sorted((TEMPLATE / "presets").glob("*.yaml"))
 }
 # Every combination the template tests: the defaults, each value of each choice and
-# boolean (read from cookiecutter.json), and each preset.
+# boolean (read from cookiecutter.json), and each preset. Rendered by the `render` fixture.
 RENDERS = {
     "defaults": {},
-    **{
-        f"{key}={value}": {key: value}
-        for key, values in {**CHOICES, **BOOLEANS}.items()
-        for value in values
-    },
+    **{f"{key}={value}": {key: value} for key, value in SINGLE_OPTIONS},
     **{f"preset:{name}": answers for name, answers in PRESETS.items()},
 }
-
-
-@functools.cache
-def _render(root: str, name: str) -> Path:
-    output = Path(root) / f"render-{len(os.listdir(root))}"
-    # The post-gen hook's cfn-lint is test_infrastructure's business; it is slow.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(SKIP_CFN_LINT, "1")
-        return Path(
-            cookiecutter(
-                str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=RENDERS[name]
-            )
-        )
-
-
-@pytest.fixture(scope="module")
-def render(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deploy-policy")
-    yield lambda name: _render(str(root), name)
-    _render.cache_clear()
 
 
 def rendered_policy(project: Path) -> dict:
@@ -74,7 +45,7 @@ def rendered_policy(project: Path) -> dict:
 def bootstrap_policy(project: Path) -> dict:
     """The bootstrap's DeployPolicy with ${AWS::Partition} and ${AWS::AccountId} filled in,
     as IAM sees it once the bootstrap stack is deployed."""
-    document = load_cfn_yaml(project / "infra" / "bootstrap.yml")["Resources"]["DeployPolicy"]
+    document = load_yaml(project / "infra" / "bootstrap.yml")["Resources"]["DeployPolicy"]
     text = json.dumps(document["Properties"]["PolicyDocument"])
     text = text.replace("${AWS::Partition}", dp.PARTITION).replace("${AWS::AccountId}", dp.ACCOUNT)
     resolved = json.loads(text)
@@ -94,7 +65,7 @@ def bootstrap_policy(project: Path) -> dict:
 
 @pytest.mark.parametrize("name", list(RENDERS))
 def test_the_policy_is_enough_and_all_of_it_is_needed(render, name):
-    project = render(name)
+    project = render(**RENDERS[name])
     calls, _ = dp.deploy_calls(project)
     for policy in (rendered_policy(project), bootstrap_policy(project)):
         assert dp.unmet(policy, calls) == [], "\n".join(dp.unmet(policy, calls))
@@ -107,7 +78,7 @@ def test_the_policy_is_enough_and_all_of_it_is_needed(render, name):
 def test_the_calls_cover_what_a_deploy_does(render):
     """The default render's calls: every handler of every resource the transform makes,
     sam deploy's own calls and sam delete's, with the render's names."""
-    project = render("defaults")
+    project = render()
     calls, excluded = dp.deploy_calls(project)
     sources = {call.source.split(" (")[0] for call in calls}
     for rtype in (
@@ -147,7 +118,7 @@ def test_the_calls_cover_what_a_deploy_does(render):
 @pytest.mark.parametrize("name", ["defaults", "preset:rest-api", "preset:snapstart"])
 def test_every_granted_action_removed_is_reported(render, name):
     """Take each action out of the policy in turn: the check names a call that needs it."""
-    project = render(name)
+    project = render(**RENDERS[name])
     calls, _ = dp.deploy_calls(project)
     policy = rendered_policy(project)
     for index, statement in enumerate(policy["Statement"]):
@@ -169,7 +140,7 @@ def _reported(project: Path, policy: dict) -> str:
 
 
 def test_conditions_and_resources_are_checked(render):
-    project = render("defaults")
+    project = render()
     policy = rendered_policy(project)
 
     def changed(sid: str, **updates) -> dict:
@@ -283,7 +254,7 @@ def test_every_exclusion_is_still_a_handler_permission_with_a_reason():
 def test_a_property_that_voids_an_exclusion_makes_the_check_fail(render, tmp_path):
     """Exclusions hold only while the property is absent: a function put into a VPC, with
     a KMS key, needs the ec2 and kms permissions, and the check says so."""
-    project = render("defaults")
+    project = render()
     copy_ = tmp_path / "vpc"
     import shutil
 
@@ -304,7 +275,7 @@ def test_a_property_that_voids_an_exclusion_makes_the_check_fail(render, tmp_pat
 def test_a_resource_type_without_an_arn_rule_is_named(render, tmp_path):
     """A new resource type whose permissions the module cannot place fails loudly, naming
     the type, the handler and the permission (extend handler_call or EXCLUSIONS)."""
-    project = render("defaults")
+    project = render()
     import shutil
 
     copy_ = tmp_path / "topic"
@@ -324,11 +295,11 @@ def test_parliaments_unknown_actions_are_real_handler_permissions(render):
     handlers list for this template's resources, and that the policy grants."""
     listed = set()
     for name in ("defaults", "preset:rest-api"):
-        project = render(name)
+        project = render(**RENDERS[name])
         calls, _ = dp.deploy_calls(project)
         listed |= {call.action for call in calls}
     assert listed >= NEWER_ACTIONS
-    text = (render("defaults") / "iam" / "deploy-policy.json").read_text()
+    text = (render() / "iam" / "deploy-policy.json").read_text()
     assert parliament_findings(text) == []
     unknown = json.loads(text)
     unknown["Statement"][0]["Action"].append("cloudformation:MadeUpAction")
@@ -373,7 +344,7 @@ def test_samconfig_settings_are_sam_deploy_options(render):
     from samcli.commands.deploy.command import cli
     from samcli.lib.deploy.utils import FailureMode
 
-    config = tomllib.loads((render("defaults") / "samconfig.toml").read_text())["default"]
+    config = tomllib.loads((render() / "samconfig.toml").read_text())["default"]
     options = {param.name for param in cli.params}
     settings = {**config["global"]["parameters"], **config["deploy"]["parameters"]}
     assert set(settings) <= options, set(settings) - options

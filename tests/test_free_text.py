@@ -13,14 +13,20 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from markdown_it import MarkdownIt
 
-from hooks.post_gen_project import SKIP_CFN_LINT, load_yaml
+from hooks.post_gen_project import check_data_files
 from hooks.pre_gen_project import check_free_text
-from tests.helpers import BIN, TEMPLATE, rendered_files, settings_title
+from tests.helpers import (
+    BIN,
+    DEFAULTS,
+    load_yaml,
+    rendered_files,
+    settings_title,
+    shown,
+    squash,
+)
 
 SPECIALS = [
     *"\"'\\:#${}<>&*_`[]|~!-+=.()@%/\t ",
@@ -44,44 +50,18 @@ def usable(text: str) -> bool:
     return not re.search(r"\{[{%#]|[}%#]\}", text)
 
 
-MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-
-
-def shown(markdown: str) -> list[str]:
-    """The visible text of each top-level block of a Markdown document."""
-    blocks = []
-    for token in MD.parse(markdown):
-        if token.type == "inline":
-            blocks.append("".join(child.content for child in token.children or []))
-    return blocks
-
-
-def squash(text: str) -> str:
-    """What a browser shows: runs of white space collapse, ends are trimmed."""
-    return " ".join(text.split())
-
-
-def bake(tmp_path: Path, **answers) -> Path:
-    config = tmp_path / "config.yaml"
-    config.write_text(f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n")
-    return Path(
-        cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            extra_context={"project_slug": "svc", **answers},
-            output_dir=str(tmp_path / "out"),
-            config_file=str(config),
-        )
-    )
+SLUG = {"project_slug": "svc"}  # free text makes no slug of its own here
 
 
 def check_render(project: Path, name: str, description: str, author: str) -> None:
-    # Every YAML (with CloudFormation/GitLab short-form tags), TOML and JSON file parses.
+    # Every YAML (with CloudFormation/GitLab short-form tags), TOML and JSON file parses: the
+    # post-gen hook's check, and then the data.
+    assert check_data_files(project, {}) == []
     parsed = {}
     for path in rendered_files(project):
         text = path.read_text(encoding="utf-8")
         if path.suffix in (".yml", ".yaml"):
-            parsed[path.name] = load_yaml(text)
+            parsed[path.name] = load_yaml(path)
         elif path.suffix == ".toml":
             parsed[path.name] = tomllib.loads(text)
         elif path.suffix == ".json":
@@ -122,11 +102,9 @@ def check_render(project: Path, name: str, description: str, author: str) -> Non
     description=free_text.filter(usable),
     author=free_text.filter(usable),
 )
-def test_free_text_round_trips(tmp_path_factory, monkeypatch, name, description, author):
+def test_free_text_round_trips(bake, name, description, author):
     assert check_free_text({"project_name": name, "description": description}) == []
-    monkeypatch.setenv(SKIP_CFN_LINT, "1")  # cfn-lint is not about free text; it is slow
-    tmp_path = tmp_path_factory.mktemp("free")
-    project = bake(tmp_path, project_name=name, description=description, author_name=author)
+    project = bake(project_name=name, description=description, author_name=author, **SLUG)
     check_render(project, name, description, author)
 
 
@@ -143,13 +121,11 @@ EXAMPLES = [
 ]
 
 
-def test_free_text_examples(tmp_path, monkeypatch):
+def test_free_text_examples(bake, tmp_path):
     """Hand-picked cases (each is also a shape hypothesis may or may not find)."""
-    monkeypatch.setenv(SKIP_CFN_LINT, "1")
     marker = tmp_path / "pwned"
-    for index, (name, template) in enumerate(EXAMPLES):
+    for name, template in EXAMPLES:
         description = template.replace("{marker}", str(marker))
-        (tmp_path / str(index)).mkdir()
-        project = bake(tmp_path / str(index), project_name=name, description=description)
-        check_render(project, name, description, "Your Name")
+        project = bake(project_name=name, description=description, **SLUG)
+        check_render(project, name, description, DEFAULTS["author_name"])
     assert not marker.exists()

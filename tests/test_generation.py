@@ -15,17 +15,19 @@ import pytest
 from tests.helpers import (
     BOOLEANS,
     CHOICES,
-    CONTEXT,
+    DEFAULTS,
     PIPELINE_FILES,
+    SINGLE_OPTIONS,
     TEMPLATE,
+    docs_problems,
     jinja_leftovers,
-    load_cfn_yaml,
+    load_yaml,
     ruff,
     settings_title,
 )
 
-DEFAULT_SLUG = "fastapi-lambda-service"
-DEFAULT_PACKAGE = "fastapi_lambda_service"
+# The rendered project's docs/, each linked from its README.
+DOCS = ["deployment.md", "development.md", "event-sources.md", "performance.md", "updating.md"]
 
 
 def pyproject(project: Path) -> dict:
@@ -59,14 +61,14 @@ def check_api_type(project: Path, value: str) -> None:
 CI_README = {
     "github-actions": "repository variable**, name `AWS_DEPLOY_ROLE_ARN`",
     "gitlab": "`AWS_DEPLOY_ROLE_ARN`, value the ARN from step 2, with **Protect variable**",
-    "travis": "aws iam create-access-key --user-name fastapi-lambda-service-deploy",
+    "travis": f"aws iam create-access-key --user-name {DEFAULTS['stack_name']}-deploy",
     "none": "No CI/CD pipeline was rendered",
 }
 
 
 def check_ci_provider(project: Path, value: str) -> None:
     """Exactly the chosen provider's pipeline file, none of the others, none for `none`;
-    Dependabot with GitHub Actions only; the README says how to set the pipeline up."""
+    Dependabot with GitHub Actions only; docs/deployment.md says how to set the pipeline up."""
     pipelines = {rel for rel in PIPELINE_FILES.values() if (project / rel).exists()}
     if value == "none":
         assert pipelines == set()
@@ -79,15 +81,15 @@ def check_ci_provider(project: Path, value: str) -> None:
         ]
     else:
         assert not (project / ".github").exists()
-    readme = (project / "README.md").read_text()
-    section = readme.split("## Continuous deployment", 1)[1]
+    deployment = (project / "docs" / "deployment.md").read_text()
+    section = deployment.split("## Continuous deployment", 1)[1]
     assert " ".join(CI_README[value].split()) in " ".join(section.split())
     for other in set(CI_README) - {value}:
         assert " ".join(CI_README[other].split()) not in " ".join(section.split())
 
 
 def check_snapstart(project: Path, value: bool) -> None:
-    function = load_cfn_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
+    function = load_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
     actions: set[str] = set()
     for statement in json.loads((project / "iam" / "deploy-policy.json").read_text())["Statement"]:
         action = statement["Action"]
@@ -96,7 +98,8 @@ def check_snapstart(project: Path, value: bool) -> None:
         assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
         assert function["AutoPublishAlias"] == "live"
         assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
-        assert "alias\n`live`, which the API invokes" in (project / "README.md").read_text()
+        deployment = (project / "docs" / "deployment.md").read_text()
+        assert "alias\n`live`, which the API invokes" in deployment
     else:
         assert "SnapStart" not in function
         assert "AutoPublishAlias" not in function
@@ -115,7 +118,7 @@ def check_license(project: Path, value: str) -> None:
     text = (project / "LICENSE").read_text()
     first_line, expression = LICENSE_FIRST_LINES[value]
     assert text.strip().startswith(first_line)
-    assert "Your Name" in text
+    assert DEFAULTS["author_name"] in text
     assert pyproject(project)["project"]["license"] == expression
 
 
@@ -128,10 +131,6 @@ OPTION_CHECKS = {
     "license": check_license,
 }
 
-SINGLE_OPTIONS = [
-    (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
-]
-
 
 def test_every_option_has_a_check():
     assert set(OPTION_CHECKS) == set(CHOICES) | set(BOOLEANS)
@@ -140,30 +139,40 @@ def test_every_option_has_a_check():
 # --- the default render -------------------------------------------------------------------
 
 
-def test_default_bake(bake, run_service_tests):
-    project = bake()
-    assert project.name == DEFAULT_SLUG
+def test_default_render_is_clean(render):
+    project = render()
+    assert project.name == DEFAULTS["project_slug"]
     assert jinja_leftovers(project) == []
+    assert docs_problems(project) == []
+    assert sorted(p.name for p in (project / "docs").iterdir()) == DOCS
 
-    meta = pyproject(project)["project"]
-    assert meta["name"] == DEFAULT_SLUG
-    assert meta["description"] == CONTEXT["description"]
-    assert meta["authors"] == [{"name": "Your Name", "email": "you@example.com"}]
+
+def test_default_metadata(render):
+    meta = pyproject(render())["project"]
+    assert meta["name"] == DEFAULTS["project_slug"]
+    assert meta["description"] == DEFAULTS["description"]
+    assert meta["authors"] == [{"name": DEFAULTS["author_name"], "email": DEFAULTS["author_email"]}]
     assert meta["dynamic"] == ["dependencies"]
     assert "dev" in meta["optional-dependencies"]
 
-    main = (project / "src" / DEFAULT_PACKAGE / "main.py").read_text()
+
+def test_default_app_and_handler(render):
+    package = render() / "src" / DEFAULTS["package_name"]
+    main = (package / "main.py").read_text()
     assert "handler = make_handler(app, base_path=settings.base_path)" in main
-    root_path = (project / "src" / DEFAULT_PACKAGE / "core" / "root_path.py").read_text()
+    root_path = (package / "core" / "root_path.py").read_text()
     assert 'Mangum(RootPath(app, base_path), lifespan="off")' in root_path
     assert "async def ping" in main
-    example = project / "src" / DEFAULT_PACKAGE / "api" / "v1" / "endpoints" / "example.py"
-    assert "async def multiply" in example.read_text()
+    assert "async def multiply" in (package / "api" / "v1" / "endpoints" / "example.py").read_text()
 
-    # Runtime pins: exact versions, and nothing meant for development.
+
+def test_default_runtime_pins(render):
+    """Exact versions, and nothing meant for development; tests and tools stay outside the
+    directory that ships to Lambda."""
+    src = render() / "src"
     requirements = [
         line
-        for line in (project / "src" / "requirements.txt").read_text().splitlines()
+        for line in (src / "requirements.txt").read_text().splitlines()
         if line and not line.startswith("#")
     ]
     assert all("==" in line for line in requirements), requirements
@@ -171,9 +180,11 @@ def test_default_bake(bake, run_service_tests):
     assert {"fastapi", "mangum", "pydantic", "pydantic-settings"} <= names
     assert {"aws-lambda-powertools", "opentelemetry-sdk", "httpx2"} <= names  # telemetry, clients
     assert not names & {"pytest", "ruff", "httpx", "uvicorn", "hypothesis", "schemathesis"}
-    # Tests and tools stay outside the directory that ships to Lambda.
-    assert not any(p.name.startswith("test") for p in (project / "src").rglob("*"))
+    assert not any(p.name.startswith("test") for p in src.rglob("*"))
 
+
+def test_default_lints_and_passes_its_tests(bake, run_service_tests):
+    project = bake()  # its own: ruff and pytest write caches into it
     ruff(project)
     output = run_service_tests(project).stdout
     assert " passed" in output
@@ -187,6 +198,7 @@ def test_default_bake(bake, run_service_tests):
 def test_single_option(bake, run_service_tests, key, value):
     project = bake(**{key: value})
     assert jinja_leftovers(project) == []
+    assert docs_problems(project) == []
     OPTION_CHECKS[key](project, value)
     ruff(project)
     run_service_tests(project)
@@ -203,7 +215,7 @@ def test_free_text_reaches_python_and_toml(bake, run_service_tests):
     run_service_tests(project)
 
 
-# --- command-line answers ------------------------------------------------------------------
+# --- command-line answers (the CLI itself is under test) ---------------------------------
 
 
 @pytest.mark.parametrize(
@@ -232,11 +244,24 @@ def test_boolean_answer_on_the_command_line(tmp_path, answer, expected):
     assert json.loads(replay.read_text())["cookiecutter"]["snapstart"] is expected
 
 
+def test_template_docs():
+    """The template's own README and docs/ hold together as the rendered ones must: titles,
+    closed fences, links that resolve, and the README links every doc."""
+    assert docs_problems(TEMPLATE) == []
+    assert sorted(p.name for p in (TEMPLATE / "docs").iterdir()) == [
+        "contributing.md",
+        "deploy-policy.md",
+        "hooks.md",
+        "prompts.md",
+        "updating.md",
+    ]
+
+
 def test_template_code_is_ruff_clean():
     """The hooks and this suite follow the same lint rules as the code they render."""
     for tool in (["check", "--no-cache"], ["format", "--no-cache", "--check"]):
         subprocess.run(
-            [Path(sys.executable).parent / "ruff", *tool, "hooks", "tests"],
+            [Path(sys.executable).parent / "ruff", *tool, "hooks", "tests", "local_extensions.py"],
             cwd=TEMPLATE,
             check=True,
         )

@@ -1,38 +1,36 @@
 """The rendered infrastructure as code: template.yml (SAM), samconfig.toml,
 iam/deploy-policy.json and infra/bootstrap.yml, under the real tools (cfn-lint with
 informational findings, `sam validate --lint`, parliament) and with the semantics that lint
-cannot see. Each distinct set of answers is rendered once per worker and shared."""
+cannot see. Each check is a short function of (project, answers) and runs as a test of its
+own on every render of RENDERS (every value of every choice, and answers unlike every
+default); each render is baked once per worker (the `render` fixture) and shared."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
-from cookiecutter.generate import generate_context
-from cookiecutter.main import cookiecutter
+from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
 
+from hooks import post_gen_project as post
 from tests.helpers import (
     BIN,
-    BOOLEANS,
     CHOICES,
+    SINGLE_OPTIONS,
     TEMPLATE,
     cfn_lint,
-    load_cfn_yaml,
+    load_yaml,
     parliament_findings,
+    rendered_files,
+    resolved_answers,
     run,
     sam_transform,
 )
-
-SINGLE_OPTIONS = [
-    (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
-]
 
 # Answers unlike every default, so that an assertion on a name can fail.
 CUSTOM = {
@@ -52,42 +50,22 @@ CUSTOM = {
     "timeout": "20",
 }
 
+CUSTOM_COMBINATIONS = [
+    ("http", False, "github-actions"),
+    ("http", True, "gitlab"),
+    ("rest", False, "travis"),
+    ("rest", True, "none"),
+]
+RENDERS = {f"{key}={value}": {key: value} for key, value in SINGLE_OPTIONS}
+for api_type, snapstart, ci_provider in CUSTOM_COMBINATIONS:
+    RENDERS[f"custom-{api_type}-snapstart={snapstart}-{ci_provider}"] = {
+        **CUSTOM,
+        "api_type": api_type,
+        "snapstart": snapstart,
+        "ci_provider": ci_provider,
+    }
+
 API_LIMIT = {"http": 30, "rest": 29}
-
-
-@functools.cache
-def _render(root: str, items: tuple) -> Path:
-    extra = dict(items)
-    output = Path(root) / f"render-{len(os.listdir(root))}"
-    return Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=extra)
-    )
-
-
-@pytest.fixture(scope="module")
-def render(tmp_path_factory):
-    """render(**answers) -> project path, rendered once per distinct set of answers."""
-    root = tmp_path_factory.mktemp("infra")
-
-    def _r(**extra):
-        return _render(str(root), tuple(sorted(extra.items())))
-
-    yield _r
-    _render.cache_clear()
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def answers(**extra) -> dict:
-    """The answers a render got, derived defaults resolved by cookiecutter itself."""
-    return dict(_answers(tuple(sorted(extra.items()))))
-
-
-@functools.cache
-def _answers(items: tuple) -> tuple:
-    context = generate_context(
-        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=dict(items)
-    )
-    return tuple(prompt_for_config(context, no_input=True).items())
 
 
 def policy(project: Path) -> dict:
@@ -95,7 +73,7 @@ def policy(project: Path) -> dict:
 
 
 def bootstrap_policy(project: Path) -> dict:
-    bootstrap = load_cfn_yaml(project / "infra" / "bootstrap.yml")
+    bootstrap = load_yaml(project / "infra" / "bootstrap.yml")
     return bootstrap["Resources"]["DeployPolicy"]["Properties"]["PolicyDocument"]
 
 
@@ -118,60 +96,84 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-# --- the SAM template: semantics ------------------------------------------------------------
+# --- the SAM template ---------------------------------------------------------------------------
 
 
-def check_sam_template(project: Path, a: dict) -> None:
-    """What every render's template.yml must say, given its answers `a`."""
-    template = load_cfn_yaml(project / "template.yml")
+def sam_template(project: Path) -> dict:
+    return load_yaml(project / "template.yml")
+
+
+def function_properties(template: dict) -> dict:
+    """The function's properties, Globals.Function merged in (as SAM merges them)."""
+    return {**template["Globals"]["Function"], **template["Resources"]["ApiFunction"]["Properties"]}
+
+
+def check_function(project: Path, answers: dict) -> None:
+    """The post-gen hook's own checks of the SAM template pass, and the function is what
+    the answers ask for."""
+    assert post.check_sam_template(project, answers) == []
+    template = sam_template(project)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    function_globals = template["Globals"]["Function"]
-    function = template["Resources"]["ApiFunction"]
-    assert function["Type"] == "AWS::Serverless::Function"
-    props = {**function_globals, **function["Properties"]}
-
-    assert props["Runtime"] == f"python{a['python_version']}"
-    assert props["Architectures"] == [a["architecture"]]
-    assert props["MemorySize"] == int(a["memory_size"])
-    assert props["Timeout"] == int(a["timeout"])
-    assert 1 <= props["Timeout"] <= API_LIMIT[a["api_type"]]
-    assert props["Handler"] == f"{a['package_name']}.main.handler"
+    assert template["Resources"]["ApiFunction"]["Type"] == "AWS::Serverless::Function"
+    props = function_properties(template)
+    assert props["Runtime"] == f"python{answers['python_version']}"
+    assert props["Architectures"] == [answers["architecture"]]
+    assert props["MemorySize"] == int(answers["memory_size"])
+    assert props["Timeout"] == int(answers["timeout"])
+    assert 1 <= props["Timeout"] <= API_LIMIT[answers["api_type"]]
+    assert props["Handler"] == f"{answers['package_name']}.main.handler"
     # The app and its runtime dependencies only: never the project root (tests, tools, .venv).
     assert props["CodeUri"] == "src/"
     assert (project / "src" / "requirements.txt").is_file()
-    assert props["FunctionName"] == a["function_name"]
+    assert props["FunctionName"] == answers["function_name"]
+    role = answers["lambda_role_name"]
     assert props["Role"] == {
-        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{a['lambda_role_name']}"
+        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role}"
     }
     assert "Policies" not in props  # no role made here: no CAPABILITY_IAM
     assert props["Tracing"] == "Active"
+
+
+def check_function_logging(project: Path, answers: dict) -> None:
+    template = sam_template(project)
+    props = function_properties(template)
     assert props["LoggingConfig"] == {
         "LogFormat": "JSON",
         "LogGroup": {"Ref": "ApiFunctionLogGroup"},
     }
     log_group = template["Resources"]["ApiFunctionLogGroup"]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
-    assert log_group["Properties"]["LogGroupName"] == f"/aws/lambda/{a['function_name']}"
+    assert log_group["Properties"]["LogGroupName"] == f"/aws/lambda/{answers['function_name']}"
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert props["Environment"]["Variables"]["LOG_LEVEL"] == {"Ref": "LogLevel"}
     for name in ("LogLevel", "LogRetentionInDays"):
         assert "Default" in template["Parameters"][name]
 
-    # SnapStart only when asked, and then on published versions behind an alias.
-    if a["snapstart"]:
+
+def check_snapstart(project: Path, answers: dict) -> None:
+    """SnapStart only when asked, and then on published versions behind an alias."""
+    props = function_properties(sam_template(project))
+    if answers["snapstart"]:
         assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
         assert props["AutoPublishAlias"]
     else:
         assert "SnapStart" not in props
         assert "AutoPublishAlias" not in props
 
-    events = props["Events"]
-    outputs = template["Outputs"]
+
+def check_outputs(project: Path, answers: dict) -> None:
+    outputs = sam_template(project)["Outputs"]
     assert set(outputs) >= {"ApiUrl", "FunctionName", "FunctionArn"}
     assert outputs["FunctionName"]["Value"] == {"Ref": "ApiFunction"}
     assert outputs["FunctionArn"]["Value"] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
-    url = outputs["ApiUrl"]["Value"]["Fn::Sub"]
-    if a["api_type"] == "http":
+
+
+def check_api(project: Path, answers: dict) -> None:
+    """The API of the chosen flavour, its routes, and the URL it prints."""
+    template = sam_template(project)
+    events = function_properties(template)["Events"]
+    url = template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    if answers["api_type"] == "http":
         api = template["Resources"]["HttpApi"]
         assert api["Type"] == "AWS::Serverless::HttpApi"
         assert "RestApi" not in template["Resources"]
@@ -185,7 +187,7 @@ def check_sam_template(project: Path, a: dict) -> None:
         api = template["Resources"]["RestApi"]
         assert api["Type"] == "AWS::Serverless::Api"
         assert "HttpApi" not in template["Resources"]
-        assert api["Properties"]["StageName"] == a["stage_name"]
+        assert api["Properties"]["StageName"] == answers["stage_name"]
         assert template["Globals"]["Api"]["OpenApiVersion"]
         assert api["Properties"]["BinaryMediaTypes"] == ["*~1*"]
         routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events.values()}
@@ -194,36 +196,25 @@ def check_sam_template(project: Path, a: dict) -> None:
         assert all(e["Properties"]["RestApiId"] == {"Ref": "RestApi"} for e in events.values())
         assert url == (
             "https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
-            f"{a['stage_name']}/"
+            f"{answers['stage_name']}/"
         )
 
-    # What the SAM transform makes of it: the stages, and what the API invokes.
-    resources = sam_transform(template, a["aws_region"])["Resources"]
+
+def check_sam_transform(project: Path, answers: dict) -> None:
+    """What the SAM transform makes of it: the stages, and what the API invokes."""
+    resources = sam_transform(sam_template(project), answers["aws_region"])["Resources"]
     by_type: dict[str, list[dict]] = {}
     for resource in resources.values():
         by_type.setdefault(resource["Type"], []).append(resource)
-    stage_type = "AWS::ApiGatewayV2::Stage" if a["api_type"] == "http" else "AWS::ApiGateway::Stage"
+    http = answers["api_type"] == "http"
+    stage_type = "AWS::ApiGatewayV2::Stage" if http else "AWS::ApiGateway::Stage"
     stages = [stage["Properties"]["StageName"] for stage in by_type[stage_type]]
-    assert stages == ["$default" if a["api_type"] == "http" else a["stage_name"]]  # no "Stage"
-    # API Gateway's access log: JSON, to a log group of its own that expires.
-    (stage,) = by_type[stage_type]
-    setting = stage["Properties"][
-        "AccessLogSettings" if a["api_type"] == "http" else "AccessLogSetting"
-    ]
-    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    access_format = json.loads(setting["Format"])
-    assert access_format["requestId"] == "$context.requestId"
-    assert {"status", "responseLatency", "httpMethod", "path", "sourceIp"} <= set(access_format)
-    access_group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
-    assert access_group["LogGroupName"] == f"/aws/vendedlogs/apigateway/{a['stack_name']}-access"
-    assert access_group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
-    variables = props["Environment"]["Variables"]
-    assert variables["SERVICE_NAME"] == variables["METRICS_NAMESPACE"] == a["project_slug"]
+    assert stages == ["$default" if http else answers["stage_name"]]  # no "Stage"
     assert not set(by_type) & {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
     invoked = {
         json.dumps(p["Properties"]["FunctionName"]) for p in by_type["AWS::Lambda::Permission"]
     }
-    if a["snapstart"]:
+    if answers["snapstart"]:
         (alias,) = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Alias"]
         assert invoked == {json.dumps({"Ref": alias})}
         assert len(by_type["AWS::Lambda::Version"]) == 1
@@ -232,27 +223,24 @@ def check_sam_template(project: Path, a: dict) -> None:
         assert invoked == {json.dumps({"Ref": "ApiFunction"})}
 
 
-# --- the deployment policy ---------------------------------------------------------------------
+# --- the deployment policy ----------------------------------------------------------------------
 
 
-def check_policy(project: Path, a: dict) -> None:
-    """The deploy policy: clean under parliament, scoped to this render's names, and the
-    same document in iam/deploy-policy.json and in the bootstrap stack."""
-    text = (project / "iam" / "deploy-policy.json").read_text()
-    assert parliament_findings(text) == []
-    document = json.loads(text)
-    statements = document["Statement"]
-    region, account = a["aws_region"], "*"
+def allowed(project: Path, resource_arn: str) -> set[str]:
+    """The actions the deploy policy allows on exactly `resource_arn`."""
+    return {
+        action
+        for s in policy(project)["Statement"]
+        if resource_arn in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    }
 
-    def allowed(resource_arn: str) -> set[str]:
-        return {
-            action
-            for s in statements
-            if resource_arn in as_list(s["Resource"])
-            for action in as_list(s["Action"])
-        }
 
-    for statement in statements:
+def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
+    """Clean under parliament; no wildcard actions; `*` resources only for the reads that
+    have no resource-level permissions; everything regional in this region only."""
+    assert parliament_findings((project / "iam" / "deploy-policy.json").read_text()) == []
+    for statement in policy(project)["Statement"]:
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             assert action != "*", action
@@ -265,7 +253,7 @@ def check_policy(project: Path, a: dict) -> None:
                 "logs:DescribeIndexPolicies",
                 "logs:DescribeResourcePolicies",
             }
-            if a["api_type"] == "http":
+            if answers["api_type"] == "http":
                 star_only |= {
                     "logs:CreateLogDelivery",
                     "logs:DeleteLogDelivery",
@@ -278,9 +266,11 @@ def check_policy(project: Path, a: dict) -> None:
         for arn in as_list(statement["Resource"]):
             parts = arn.split(":")
             if arn != "*" and parts[2] not in ("s3", "iam"):
-                assert parts[3] == region, arn  # this region only
+                assert parts[3] == answers["aws_region"], arn  # this region only
 
-    stack = f"arn:aws:cloudformation:{region}:{account}:stack/{a['stack_name']}/*"
+
+def check_policy_stack_and_artifacts(project: Path, answers: dict) -> None:
+    region, stack = answers["aws_region"], answers["stack_name"]
     assert {
         "cloudformation:CreateChangeSet",
         "cloudformation:DescribeChangeSet",
@@ -288,87 +278,120 @@ def check_policy(project: Path, a: dict) -> None:
         "cloudformation:DescribeStacks",
         "cloudformation:DescribeStackEvents",
         "cloudformation:GetTemplateSummary",
-    } <= allowed(stack)
+    } <= allowed(project, f"arn:aws:cloudformation:{region}:*:stack/{stack}/*")
     transform = f"arn:aws:cloudformation:{region}:aws:transform/Serverless-2016-10-31"
-    assert allowed(transform) == {"cloudformation:CreateChangeSet"}
-
-    bucket = f"arn:aws:s3:::{a['deployment_bucket']}"
-    assert allowed(bucket) == {"s3:ListBucket"}
-    assert allowed(f"{bucket}/{a['stack_name']}/*") == {
+    assert allowed(project, transform) == {"cloudformation:CreateChangeSet"}
+    bucket = f"arn:aws:s3:::{answers['deployment_bucket']}"
+    assert allowed(project, bucket) == {"s3:ListBucket"}
+    assert allowed(project, f"{bucket}/{stack}/*") == {
         "s3:DeleteObject",
         "s3:GetObject",
         "s3:PutObject",
     }
 
-    function = f"arn:aws:lambda:{region}:{account}:function:{a['function_name']}"
+
+def check_policy_function(project: Path, answers: dict) -> None:
+    function = f"arn:aws:lambda:{answers['aws_region']}:*:function:{answers['function_name']}"
+    actions = allowed(project, function)
     assert {
         "lambda:CreateFunction",
         "lambda:UpdateFunctionCode",
         "lambda:UpdateFunctionConfiguration",
         "lambda:TagResource",
-    } <= allowed(function)
+    } <= actions
     # Invoke permissions: only for API Gateway, and on what the API invokes (the alias with
     # SnapStart, else the function).
+    statements = policy(project)["Statement"]
     (invoke,) = [s for s in statements if "lambda:AddPermission" in as_list(s["Action"])]
     assert invoke["Condition"] == {"StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}}
     assert set(invoke["Action"]) == {"lambda:AddPermission", "lambda:RemovePermission"}
-    assert invoke["Resource"] == (f"{function}:*" if a["snapstart"] else function)
-    if a["snapstart"]:
-        assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= allowed(
-            function
-        )
-        assert allowed(f"{function}:*") - allowed(function) == {
+    assert invoke["Resource"] == (f"{function}:*" if answers["snapstart"] else function)
+    if answers["snapstart"]:
+        assert {"lambda:PublishVersion", "lambda:CreateAlias", "lambda:UpdateAlias"} <= actions
+        assert allowed(project, f"{function}:*") - actions == {
             "lambda:AddPermission",
             "lambda:RemovePermission",
         }
     else:
-        assert not {a for a in allowed(function) if "Alias" in a or "Version" in a}
-        assert allowed(f"{function}:*") == set()
+        assert not {action for action in actions if "Alias" in action or "Version" in action}
+        assert allowed(project, f"{function}:*") == set()
 
+
+def check_policy_passes_only_the_lambda_role(project: Path, answers: dict) -> None:
+    statements = policy(project)["Statement"]
     (pass_role,) = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
     assert pass_role["Action"] == "iam:PassRole"
-    assert pass_role["Resource"] == f"arn:aws:iam::{account}:role/{a['lambda_role_name']}"
+    assert pass_role["Resource"] == f"arn:aws:iam::*:role/{answers['lambda_role_name']}"
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
     }
 
-    apis, other = ("/apis", "/restapis") if a["api_type"] == "http" else ("/restapis", "/apis")
+
+def check_policy_api_and_logs(project: Path, answers: dict) -> None:
+    region = answers["aws_region"]
+    http = answers["api_type"] == "http"
+    apis, other = ("/apis", "/restapis") if http else ("/restapis", "/apis")
     for resource in (apis, apis + "/*"):
-        assert "apigateway:POST" in allowed(f"arn:aws:apigateway:{region}::{resource}")
-    assert not allowed(f"arn:aws:apigateway:{region}::{other}/*")
-
-    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{a['function_name']}"
-    access_logs = f"log-group:/aws/vendedlogs/apigateway/{a['stack_name']}-access"
-    access_log_group = f"arn:aws:logs:{region}:{account}:{access_logs}"
+        assert "apigateway:POST" in allowed(project, f"arn:aws:apigateway:{region}::{resource}")
+    assert not allowed(project, f"arn:aws:apigateway:{region}::{other}/*")
+    log_group = f"arn:aws:logs:{region}:*:log-group:/aws/lambda/{answers['function_name']}"
     assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"} <= allowed(
-        access_log_group
-    )
-    assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"} <= allowed(
-        log_group
+        project, log_group
     )
 
-    # One source, two forms: the bootstrap's copy is this document with the account pinned.
+
+def check_access_logs(project: Path, answers: dict) -> None:
+    """API Gateway's access log: JSON, to a log group of its own that expires, and the
+    deploy policy's grants for it; the function's telemetry names from the answers."""
+    template = sam_template(project)
+    resources = sam_transform(template, answers["aws_region"])["Resources"]
+    http = answers["api_type"] == "http"
+    stage_type = "AWS::ApiGatewayV2::Stage" if http else "AWS::ApiGateway::Stage"
+    (stage,) = [r for r in resources.values() if r["Type"] == stage_type]
+    setting = stage["Properties"]["AccessLogSettings" if http else "AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    access_format = json.loads(setting["Format"])
+    assert access_format["requestId"] == "$context.requestId"
+    assert {"status", "responseLatency", "httpMethod", "path", "sourceIp"} <= set(access_format)
+    group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    name = f"/aws/vendedlogs/apigateway/{answers['stack_name']}-access"
+    assert group["LogGroupName"] == name
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    arn = f"arn:aws:logs:{answers['aws_region']}:*:log-group:{name}"
+    assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"} <= allowed(
+        project, arn
+    )
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables["SERVICE_NAME"] == variables["METRICS_NAMESPACE"] == answers["project_slug"]
+
+
+def check_policy_in_bootstrap(project: Path, answers: dict) -> None:
+    """One source, two forms: the bootstrap's copy is this document with the account
+    pinned."""
     pinned = resolve_subs(
         bootstrap_policy(project), **{"AWS::Partition": "aws", "AWS::AccountId": "*"}
     )
-    assert pinned == document
+    assert pinned == policy(project)
     resolved = resolve_subs(
         bootstrap_policy(project), **{"AWS::Partition": "aws", "AWS::AccountId": "111122223333"}
     )
     assert parliament_findings(json.dumps(resolved)) == []
-    assert f"arn:aws:iam::111122223333:role/{a['lambda_role_name']}" in json.dumps(resolved)
+    role = answers["lambda_role_name"]
+    assert f"arn:aws:iam::111122223333:role/{role}" in json.dumps(resolved)
 
 
-# --- the bootstrap stack -----------------------------------------------------------------------
+# --- the bootstrap stack ------------------------------------------------------------------------
 
 
-def check_bootstrap(project: Path, a: dict) -> None:
-    bootstrap = load_cfn_yaml(project / "infra" / "bootstrap.yml")
-    resources = bootstrap["Resources"]
-    deploy_name = f"{a['stack_name']}-deploy"
+def bootstrap(project: Path) -> dict:
+    return load_yaml(project / "infra" / "bootstrap.yml")
 
+
+def check_bootstrap_bucket(project: Path, answers: dict) -> None:
+    template = bootstrap(project)
+    resources = template["Resources"]
     bucket = resources["DeploymentBucket"]["Properties"]
-    assert bucket["BucketName"] == a["deployment_bucket"]
+    assert bucket["BucketName"] == answers["deployment_bucket"]
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
@@ -376,14 +399,19 @@ def check_bootstrap(project: Path, a: dict) -> None:
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == {"Ref": "ArtifactExpirationInDays"}
-    assert bootstrap["Parameters"]["ArtifactExpirationInDays"]["Default"] == 90
+    assert template["Parameters"]["ArtifactExpirationInDays"]["Default"] == 90
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
     (tls,) = resources["DeploymentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert tls["Effect"] == "Deny"
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    outputs = template["Outputs"]
+    assert outputs["DeploymentBucketName"]["Value"] == {"Ref": "DeploymentBucket"}
 
-    role = resources["LambdaExecutionRole"]["Properties"]
-    assert role["RoleName"] == a["lambda_role_name"]
+
+def check_bootstrap_lambda_role(project: Path, answers: dict) -> None:
+    template = bootstrap(project)
+    role = template["Resources"]["LambdaExecutionRole"]["Properties"]
+    assert role["RoleName"] == answers["lambda_role_name"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
     granted = {
@@ -398,53 +426,62 @@ def check_bootstrap(project: Path, a: dict) -> None:
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }
-    assert (
-        f"log-group:/aws/lambda/{a['function_name']}:*" in granted["logs:PutLogEvents"]["Fn::Sub"]
-    )
-
-    assert resources["DeployPolicy"]["Properties"]["ManagedPolicyName"] == deploy_name
-
-    # REST API access logs go through API Gateway's account-level CloudWatch role.
-    if a["api_type"] == "rest":
-        account = resources["ApiGatewayAccount"]
-        assert account["Type"] == "AWS::ApiGateway::Account"
-        assert account["Properties"]["CloudWatchRoleArn"] == {
-            "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
-        }
-        logging_role = resources["ApiGatewayCloudWatchRole"]["Properties"]
-        (trust,) = logging_role["AssumeRolePolicyDocument"]["Statement"]
-        assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
-        assert logging_role["ManagedPolicyArns"] == [
-            {
-                "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs"
-            }
-        ]
-        assert account["Condition"] == "SetApiGatewayLoggingRole"
-        assert bootstrap["Parameters"]["ApiGatewayLoggingRole"]["Default"] == "set"
-    else:
-        assert not {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"} & set(resources)
-    outputs = bootstrap["Outputs"]
-    assert outputs["DeploymentBucketName"]["Value"] == {"Ref": "DeploymentBucket"}
-    assert outputs["LambdaExecutionRoleArn"]["Value"] == {
+    log_group = f"log-group:/aws/lambda/{answers['function_name']}:*"
+    assert log_group in granted["logs:PutLogEvents"]["Fn::Sub"]
+    assert template["Outputs"]["LambdaExecutionRoleArn"]["Value"] == {
         "Fn::GetAtt": ["LambdaExecutionRole", "Arn"]
     }
+
+
+OIDC = {
+    "github-actions": ("token.actions.githubusercontent.com", "repo:{}:ref:refs/heads/main"),
+    "gitlab": ("gitlab.com", "project_path:{}:ref_type:branch:ref:main"),
+}
+
+
+def check_bootstrap_api_gateway_logging_role(project: Path, answers: dict) -> None:
+    """REST API access logs go through API Gateway's account-level CloudWatch role."""
+    template = bootstrap(project)
+    resources = template["Resources"]
+    if answers["api_type"] != "rest":
+        assert not {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"} & set(resources)
+        return
+    account = resources["ApiGatewayAccount"]
+    assert account["Type"] == "AWS::ApiGateway::Account"
+    assert account["Condition"] == "SetApiGatewayLoggingRole"
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+    role = resources["ApiGatewayCloudWatchRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs"
+        }
+    ]
+    assert template["Parameters"]["ApiGatewayLoggingRole"]["Default"] == "set"
+
+
+def check_bootstrap_deploy_identity(project: Path, answers: dict) -> None:
+    """The CI's identity: an OIDC role (GitHub, GitLab), an IAM user (Travis), or none;
+    each with the deploy policy, and no access keys made by the stack."""
+    template = bootstrap(project)
+    resources, outputs = template["Resources"], template["Outputs"]
+    deploy_name = f"{answers['stack_name']}-deploy"
+    assert resources["DeployPolicy"]["Properties"]["ManagedPolicyName"] == deploy_name
+    assert outputs["DeployPolicyArn"]["Value"] == {"Ref": "DeployPolicy"}
     identities = {"DeployRole", "DeployUser", "OidcProvider"} & set(resources)
-    ci = a["ci_provider"]
-    if ci in ("github-actions", "gitlab"):
-        host, subject = {
-            "github-actions": (
-                "token.actions.githubusercontent.com",
-                f"repo:{a['repository']}:ref:refs/heads/main",
-            ),
-            "gitlab": ("gitlab.com", f"project_path:{a['repository']}:ref_type:branch:ref:main"),
-        }[ci]
+    ci = answers["ci_provider"]
+    if ci in OIDC:
+        host, subject = OIDC[ci][0], OIDC[ci][1].format(answers["repository"])
         assert identities == {"DeployRole", "OidcProvider"}
         provider = resources["OidcProvider"]
         assert provider["Condition"] == "CreateOidcProvider"  # an existing one can be passed in
         assert provider["Properties"]["Url"] == f"https://{host}"
-        assert bootstrap["Parameters"]["OidcProviderArn"]["Default"] == ""
-        assert bootstrap["Parameters"]["OidcAudience"]["Default"] == "sts.amazonaws.com"
+        assert template["Parameters"]["OidcProviderArn"]["Default"] == ""
+        assert template["Parameters"]["OidcAudience"]["Default"] == "sts.amazonaws.com"
         deploy_role = resources["DeployRole"]["Properties"]
         assert deploy_role["RoleName"] == deploy_name
         assert deploy_role["ManagedPolicyArns"] == [{"Ref": "DeployPolicy"}]
@@ -468,22 +505,21 @@ def check_bootstrap(project: Path, a: dict) -> None:
     else:
         assert identities == set()
         assert not {"DeployRoleArn", "DeployUserName"} & set(outputs)
-    assert outputs["DeployPolicyArn"]["Value"] == {"Ref": "DeployPolicy"}
     # Access keys are made afterwards, never by the stack or in its outputs.
     assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::AccessKey"]
 
 
-def check_samconfig(project: Path, a: dict) -> None:
+def check_samconfig(project: Path, answers: dict) -> None:
     text = (project / "samconfig.toml").read_text()
     assert re.search(r"^version = 0\.1$", text, re.MULTILINE)  # a float, not "0.1"
     config = tomllib.loads(text)
     assert config["version"] == 0.1
     default = config["default"]
     settings = {**default["global"]["parameters"], **default["deploy"]["parameters"]}
-    assert settings["stack_name"] == a["stack_name"]
-    assert settings["region"] == a["aws_region"]
-    assert settings["s3_bucket"] == a["deployment_bucket"]
-    assert settings["s3_prefix"] == a["stack_name"]
+    assert settings["stack_name"] == answers["stack_name"]
+    assert settings["region"] == answers["aws_region"]
+    assert settings["s3_bucket"] == answers["deployment_bucket"]
+    assert settings["s3_prefix"] == answers["stack_name"]
     assert "CAPABILITY_IAM" not in settings["capabilities"]
     assert settings["confirm_changeset"] is False
     assert settings["fail_on_empty_changeset"] is False
@@ -492,14 +528,14 @@ def check_samconfig(project: Path, a: dict) -> None:
     assert default["validate"]["parameters"]["lint"] is True
 
 
-def check_readme(project: Path, a: dict) -> None:
-    readme = (project / "README.md").read_text()
-    deployment = readme[readme.index("## Deployment") :]
-    if "\n## " in deployment[3:]:
-        deployment = deployment[: deployment.index("\n## ", 3)]  # this section only
+def check_deployment_doc(project: Path, answers: dict) -> None:
+    """docs/deployment.md (linked from the README) takes the answers' names through the
+    bootstrap and the deploy, for the chosen CI provider only."""
+    deployment = (project / "docs" / "deployment.md").read_text()
+    deployment = deployment[: deployment.index("\n## Continuous deployment")]  # not the CI
     assert "See the sections below (filled in by" not in deployment
-    assert f"--stack-name {a['stack_name']}-bootstrap" in deployment
-    assert f"--region {a['aws_region']}" in deployment
+    assert f"--stack-name {answers['stack_name']}-bootstrap" in deployment
+    assert f"--region {answers['aws_region']}" in deployment
     assert "--capabilities CAPABILITY_NAMED_IAM" in deployment
     assert "sam validate && sam build && sam deploy" in deployment
     assert "INVALID_ARN" in deployment  # the parliament false positive, explained
@@ -508,7 +544,7 @@ def check_readme(project: Path, a: dict) -> None:
         "gitlab": ["DeployRoleArn", "AWS_DEPLOY_ROLE_ARN", "OidcProviderArn"],
         "travis": ["DeployUserName", "aws iam create-access-key", "AWS_SECRET_ACCESS_KEY"],
         "none": ["DeployPolicyArn", "aws iam attach-role-policy"],
-    }[a["ci_provider"]]
+    }[answers["ci_provider"]]
     for text in expected:
         assert text in deployment, text
     for other, texts in {
@@ -516,71 +552,73 @@ def check_readme(project: Path, a: dict) -> None:
         "gitlab": ["GitLab"],
         "travis": ["Travis"],
     }.items():
-        if other != a["ci_provider"]:
+        if other != answers["ci_provider"]:
             assert not any(text in deployment for text in texts), other
 
 
-def check_everything(project: Path, a: dict) -> None:
-    check_sam_template(project, a)
-    check_policy(project, a)
-    check_bootstrap(project, a)
-    check_samconfig(project, a)
-    check_readme(project, a)
+CHECKS = [
+    check_function,
+    check_function_logging,
+    check_snapstart,
+    check_outputs,
+    check_api,
+    check_sam_transform,
+    check_policy_is_least_privilege,
+    check_policy_stack_and_artifacts,
+    check_policy_function,
+    check_policy_passes_only_the_lambda_role,
+    check_policy_api_and_logs,
+    check_access_logs,
+    check_policy_in_bootstrap,
+    check_bootstrap_bucket,
+    check_bootstrap_lambda_role,
+    check_bootstrap_api_gateway_logging_role,
+    check_bootstrap_deploy_identity,
+    check_samconfig,
+    check_deployment_doc,
+]
 
 
 # --- the tests ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("key", "value"), SINGLE_OPTIONS, ids=lambda v: str(v))
-def test_every_option_lints_clean(render, key, value):
+@pytest.mark.parametrize("name", RENDERS)
+def test_lints_clean(render, name):
     """cfn-lint, informational findings included, no suppressions: both templates, for every
-    value of every choice; then the semantics."""
-    project = render(**{key: value})
-    a = answers(**{key: value})
-    region = a["aws_region"]
+    value of every choice and for the custom answers."""
+    project, region = render(**RENDERS[name]), resolved_answers(**RENDERS[name])["aws_region"]
     findings = cfn_lint(project / "template.yml", region)
     findings += cfn_lint(project / "infra" / "bootstrap.yml", region)
     assert findings == []
-    check_everything(project, a)
 
 
-@pytest.mark.parametrize(
-    ("api_type", "snapstart", "ci_provider"),
-    [
-        ("http", False, "github-actions"),
-        ("http", True, "gitlab"),
-        ("rest", False, "travis"),
-        ("rest", True, "none"),
-    ],
-)
-def test_custom_answers_reach_every_file(render, api_type, snapstart, ci_provider):
-    """Names unlike the defaults land in every ARN, setting and trust policy."""
-    extra = {**CUSTOM, "api_type": api_type, "snapstart": snapstart, "ci_provider": ci_provider}
-    project = render(**extra)
-    a = answers(**extra)
-    assert project.name == "orders-api"
-    findings = cfn_lint(project / "template.yml", a["aws_region"])
-    findings += cfn_lint(project / "infra" / "bootstrap.yml", a["aws_region"])
-    assert findings == []
-    check_everything(project, a)
-    text = (project / "iam" / "deploy-policy.json").read_text()
-    for name in ("acme-orders-artifacts", "acme-orders", "acme-orders-fn", "acme-orders-exec"):
-        assert name in text
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("name", RENDERS)
+def test_semantics(render, name, check):
+    """What lint cannot see: each check of what the answers must make of the templates."""
+    check(render(**RENDERS[name]), resolved_answers(**RENDERS[name]))
+
+
+@pytest.mark.parametrize("name", [name for name in RENDERS if name.startswith("custom-")])
+def test_custom_names_reach_the_policy(render, name):
+    """Names unlike the defaults land in every ARN of the policy; no default is left."""
+    text = (render(**RENDERS[name]) / "iam" / "deploy-policy.json").read_text()
+    for value in ("acme-orders-artifacts", "acme-orders", "acme-orders-fn", "acme-orders-exec"):
+        assert value in text
     assert "fastapi-lambda-service" not in text
     assert "eu-west-1" not in text
 
 
 def test_a_check_can_fail(render):
     """The checks above notice a policy that grants too much or names the wrong function."""
-    project = render(**CUSTOM)
-    a = answers(**CUSTOM)
+    project, answers = render(**CUSTOM), resolved_answers(**CUSTOM)
     with pytest.raises(AssertionError):
-        check_policy(project, {**a, "function_name": "someone-else"})
+        check_policy_function(project, {**answers, "function_name": "someone-else"})
     broad = policy(project)
     broad["Statement"].append({"Effect": "Allow", "Action": "lambda:*", "Resource": "*"})
     assert parliament_findings(json.dumps(broad)) != []
     with pytest.raises(AssertionError):
-        check_sam_template(project, {**a, "python_version": "3.13"})
+        check_function(project, {**answers, "python_version": "3.13"})
 
 
 def test_cfn_lint_reports_informational_findings(tmp_path):
@@ -633,10 +671,8 @@ def test_sam_validate_lint(render, api_type):
 
 
 def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
-    """cruft renders with cookiecutter.generate.generate_files, not cookiecutter(): the
-    bootstrap's `{% include %}` of the policy must resolve there too."""
-    from cookiecutter.generate import generate_files
-
+    """cruft renders with cookiecutter.generate.generate_files, not cookiecutter(), so this
+    test does too: the bootstrap's `{% include %}` of the policy must resolve there."""
     context = generate_context(
         context_file=str(TEMPLATE / "cookiecutter.json"),
         extra_context={"stack_name": "via-generate-files"},
@@ -651,3 +687,29 @@ def test_bootstrap_includes_the_policy_under_generate_files(tmp_path):
     )
     assert document == policy(project)
     assert "stack/via-generate-files/*" in json.dumps(document)
+
+
+def test_pre_commit_lints_both_templates(render):
+    """The render's own pre-commit runs cfn-lint (the post-gen hook does not: docs/hooks.md),
+    pinned to the version these tests lint with, on exactly the two CloudFormation
+    templates."""
+    project = render()
+    config = load_yaml(project / ".pre-commit-config.yaml")
+    (repo,) = [r for r in config["repos"] if r["repo"].endswith("/cfn-lint")]
+    pins = dict(
+        line.split("==")
+        for line in (TEMPLATE / "requirements-test.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert repo["rev"] == "v" + pins["cfn-lint"]
+    (hook,) = repo["hooks"]
+    assert hook["id"] == "cfn-lint"
+    linted = [
+        p
+        for p in rendered_files(project)
+        if re.search(hook["files"], p.relative_to(project).as_posix())
+    ]
+    assert sorted(p.relative_to(project).as_posix() for p in linted) == [
+        "infra/bootstrap.yml",
+        "template.yml",
+    ]

@@ -19,11 +19,10 @@ import platform
 from pathlib import Path
 
 import pytest
-from cookiecutter.main import cookiecutter
 
-from tests.helpers import BIN, CHOICES, TEMPLATE, run, runtime_python
+from tests.helpers import BIN, CHOICES, DEFAULTS, run, runtime_python
 
-PACKAGE = "fastapi_lambda_service"
+PACKAGE = DEFAULTS["package_name"]
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
@@ -37,7 +36,7 @@ BUILDS = {
 # Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays. A UDP
 # socket stands in for Lambda's X-Ray daemon; the service's log and EMF lines go to stdout
 # before the answers (the last line), the daemon's datagrams after them.
-INVOKE = """
+INVOKE = f"""
 import json, os, socket, sys, types
 artifact, events = sys.argv[1], json.load(open(sys.argv[2]))
 daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -48,22 +47,22 @@ os.environ["_X_AMZN_TRACE_ID"] = (
     "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 )
 sys.path.insert(0, artifact)
-from fastapi_lambda_service.main import handler
+from {PACKAGE}.main import handler
 import fastapi, pydantic_core
 outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.startswith(artifact)]
 assert not outside and "site" not in sys.modules, (outside, sys.path)
 context = types.SimpleNamespace(aws_request_id="lambda-request-1")
-answers = {name: handler(event, context) for name, event in events.items()}
+answers = {{name: handler(event, context) for name, event in events.items()}}
 # Clients made once: a route that calls out through the shared HTTP client (to a mock
 # transport), invoked twice; the second invocation must reuse the same, working client.
 import httpx2
-from fastapi_lambda_service.core.clients import ClientsDep, clients
-from fastapi_lambda_service.main import app
+from {PACKAGE}.core.clients import ClientsDep, clients
+from {PACKAGE}.main import app
 clients.http_transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text="up"))
 @app.get("/_outbound")
 async def outbound(shared: ClientsDep) -> dict:
     client = shared.http()
-    return {"client": id(client), "upstream": (await client.get("https://upstream/")).text}
+    return {{"client": id(client), "upstream": (await client.get("https://upstream/")).text}}
 outbound_event = json.loads(json.dumps(events["ping"]).replace("/ping", "/_outbound"))
 outbound_event["requestContext"]["requestId"] = "outbound-request"
 answers["clients"] = [handler(outbound_event, context) for _ in range(2)]
@@ -90,10 +89,8 @@ def generate(cwd: Path, *args: str) -> dict:
     return json.loads(sam("local", "generate-event", *args, cwd=cwd))
 
 
-def build(tmp_path: Path, python: Path, **answers) -> tuple[Path, Path]:
-    project = Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context=answers)
-    )
+def build(bake, python: Path, **answers) -> tuple[Path, Path]:
+    project = bake(**answers)
     # What a developer's src/ holds after `pip install -e .` and a test run: none of it ships.
     src = project / "src"
     (src / f"{PACKAGE}.egg-info").mkdir()
@@ -199,11 +196,11 @@ def body(response: dict) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("version", "api_type"), BUILDS.items())
-def test_sam_build_artifact(tmp_path, version, api_type):
+def test_sam_build_artifact(bake, tmp_path, version, api_type):
     """Built for this machine's architecture, so that the runtime's Python runs it."""
     python = runtime_python(version)
     answers = {"python_version": version, "architecture": ARCHITECTURE, "api_type": api_type}
-    project, artifact = build(tmp_path, python, **answers)
+    project, artifact = build(bake, python, **answers)
     assert_contents(project, artifact, python, version)
 
     example = ["--method", "POST", "--path", "api/v1/example", "--body", '{"a": 6, "b": 7}']
@@ -255,14 +252,13 @@ ELF_MACHINE = {"arm64": 183, "x86_64": 62}
 
 
 @pytest.mark.slow
-def test_the_default_answers_build(tmp_path):
+def test_the_default_answers_build(bake, tmp_path):
     """The default render as is (Python 3.13 on arm64, HTTP API): `sam build` cross-builds
     it on any machine. Its contents, its 3.13 bytecode, aarch64 extension modules; invoked
     too where this machine can run them (arm64)."""
     python = runtime_python("3.13")
-    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-    assert (defaults["python_version"][0], defaults["architecture"][0]) == ("3.13", "arm64")
-    project, artifact = build(tmp_path, python)
+    assert (DEFAULTS["python_version"], DEFAULTS["architecture"]) == ("3.13", "arm64")
+    project, artifact = build(bake, python)
     assert_contents(project, artifact, python, "3.13")
     extensions = list(artifact.rglob("*.so"))
     assert any(p.name.startswith("_pydantic_core.cpython-313-aarch64") for p in extensions)
@@ -279,10 +275,10 @@ def test_the_default_answers_build(tmp_path):
         assert_observed(events, lines, documents)
 
 
-def test_makefile_cross_builds_for_the_lambda_platform(tmp_path):
+def test_makefile_cross_builds_for_the_lambda_platform(render, tmp_path):
     """Without building: the default render (Python 3.13 on arm64) asks pip for aarch64
     wheels of CPython 3.13, binary only, and compiles with the runtime's Python."""
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
+    project = render()
     env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact")}
     env.pop("ARCHITECTURE", None)
     dry_run = run(["make", "-n", "build-ApiFunction"], cwd=project / "src", env=env).stdout

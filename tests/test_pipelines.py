@@ -300,7 +300,7 @@ def test_deploy_job(bake, tmp_path, provider):
         assert names.index("test") < names.index("deploy")  # stages run in order
         assert found["stages"][names.index("deploy")]["if"] == "branch = main AND type = push"
         assert deploy["env"] == ["AWS_DEFAULT_REGION=us-east-2", "SAM_CLI_TELEMETRY=0"]
-        assert "secure" not in text  # keys go in as encrypted variables, see the README
+        assert "secure" not in text  # keys go in as encrypted variables, see docs/deployment.md
     assert "--use-container" not in text
     assert "--resolve-s3" not in text
 

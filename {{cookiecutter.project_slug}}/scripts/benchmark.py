@@ -8,7 +8,7 @@ Builds two artifacts with `sam build`:
   `{{ cookiecutter.package_name }}.main` with all of its observability on (JSON access log,
   route spans, EMF metrics: each warm call below writes its log and metric lines);
 - naive: a bare FastAPI + Mangum app with a sync `GET /ping` endpoint, built by a plain
-  `sam build` (pip, no bytecode), the way the 2020 article did it.
+  `sam build` (pip, no bytecode); docs/performance.md says what it stands for.
 
 Both are built for this machine's architecture so that they can run here (the optimized
 one with `ARCHITECTURE=<this machine>` passed to src/Makefile). Each round runs each
@@ -22,8 +22,6 @@ rounds are printed with the zipped artifact sizes and the ratios optimized/naive
 Markdown table, then what each observability piece adds to the cold import (each imported
 on its own on top of FastAPI and Mangum, in CPU time). Needs `sam` and the runtime's Python
 on PATH, and network access to PyPI.
-The naive app uses `lifespan="off"` too (the article's `enable_lifespan=False`), so the
-per-call gap is the async endpoint and the thin wrapper, not lifespan events.
 """
 
 from __future__ import annotations

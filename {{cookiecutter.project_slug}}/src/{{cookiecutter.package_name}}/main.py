@@ -8,17 +8,13 @@ import gc
 import logging
 import os
 
-# Two scans of every installed distribution's metadata that this service does not need
-# (docs/performance.md): pydantic's plugin lookup (no plugins here) and OpenTelemetry's
-# default propagators (core/observability.py sets its own). A value set in the environment wins.
+# Skip two metadata scans the service does not need; a value set in the environment wins
+# (docs/performance.md, "No metadata scans the service does not need").
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 os.environ.setdefault("OTEL_PROPAGATORS", "none")
 
-# The imports below build hundreds of classes (FastAPI, Starlette, pydantic) and make next to
-# no garbage, yet the garbage collector would walk the growing heap again and again while
-# they run: pausing it cuts the cold import by about 10 %. gc.freeze() then moves what they
-# made into the permanent generation before collection resumes (else the first collection
-# would walk all of it at once), so no collection, cold or warm, walks it again.
+# No garbage collection during the heavy imports, then freeze what they made
+# (docs/performance.md, "No garbage collection during the imports").
 gc.disable()
 try:
     from fastapi import FastAPI

@@ -13,7 +13,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    title: str = {{ cookiecutter.__project_name_py }}
+    title: str = {{ cookiecutter.project_name | py_str }}
     api_prefix: str = "/api/v1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # The base path of a custom domain's API mapping (e.g. "/billing" when the API is
