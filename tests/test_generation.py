@@ -27,7 +27,14 @@ from tests.helpers import (
 )
 
 # The rendered project's docs/, each linked from its README.
-DOCS = ["deployment.md", "development.md", "event-sources.md", "performance.md", "updating.md"]
+DOCS = [
+    "deployment.md",
+    "development.md",
+    "event-sources.md",
+    "observability.md",
+    "performance.md",
+    "updating.md",
+]
 
 
 def pyproject(project: Path) -> dict:
