@@ -121,6 +121,16 @@ def md_text(value: str) -> str:
 ESCAPES = [json_str, md_text, py_str, toml_str]
 
 
+# --- answers with a structure -----------------------------------------------------------------
+
+
+def origin_list(value: str) -> list[str]:
+    """The origins of the `cors_origins` answer: comma-separated, spaces around the commas
+    allowed, empty for none (the pre-generation hook's `cors_origins` reads it the same way
+    and has checked each origin)."""
+    return [origin.strip() for origin in str(value).split(",")] if str(value).strip() else []
+
+
 def answer_forms(context: dict) -> list[str]:
     """Every string answer that holds a `{`, as typed and as each filter above writes it,
     line by line: the post-generation hook takes these for data, not for Jinja leftovers."""
@@ -133,7 +143,9 @@ def answer_forms(context: dict) -> list[str]:
 
 
 # The Jinja extensions that cookiecutter.json's `_extensions` names, one filter each.
-JsonStr, MdText, PyStr, TomlStr, AnswerForms = map(simple_filter, [*ESCAPES, answer_forms])
+JsonStr, MdText, PyStr, TomlStr, AnswerForms, OriginList = map(
+    simple_filter, [*ESCAPES, answer_forms, origin_list]
+)
 
 
 class LoadAfresh(Extension):

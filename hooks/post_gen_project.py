@@ -62,7 +62,29 @@ def remove_travis_ci(project: Path, answers: dict) -> None:
         remove(project, ".travis.yml")
 
 
-REMOVALS = [remove_github_actions, remove_gitlab_ci, remove_travis_ci]
+def remove_jwt_auth(project: Path, answers: dict) -> None:
+    if answers.get("auth", "none") != "jwt":
+        package = Path("src") / answers["package_name"]
+        remove(
+            project,
+            str(package / "core" / "auth.py"),
+            str(package / "api" / "v1" / "endpoints" / "me.py"),
+            "tests/test_auth.py",
+        )
+
+
+def remove_cors_tests(project: Path, answers: dict) -> None:
+    if not answers.get("cors_origins", "").strip():
+        remove(project, "tests/test_cors.py")
+
+
+REMOVALS = [
+    remove_github_actions,
+    remove_gitlab_ci,
+    remove_travis_ci,
+    remove_jwt_auth,
+    remove_cors_tests,
+]
 
 
 # --- YAML with CloudFormation (and GitLab) short-form tags ---------------------------------

@@ -144,6 +144,8 @@ SERVICE_IMPORTS = {
     "ruff": {"ruff"},
     "schemathesis": {"schemathesis"},
     "uvicorn": {"uvicorn"},
+    "pyjwt": {"jwt"},
+    "cryptography": {"cryptography", "cffi", "_cffi_backend", "pycparser"},
 }
 # The service's own top-level names, and the Lambda runtime's bootstrap modules.
 PROJECT_IMPORTS = {"tests", "src", "conftest", "awslambdaric", "bootstrap", "boto3", "botocore"}
@@ -509,6 +511,199 @@ def check_repository(answers: dict) -> list[Problem]:
     return [Problem("repository", value, error, f"my-org/{_slug(answers)}")]
 
 
+# --- the API's edge: authentication, CORS, custom domain (docs/api-edge.md of a render) ---
+
+HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def hostname_errors(host: str) -> list[str]:
+    """Every DNS hostname rule that `host` breaks (lowercase, letter-digit-hyphen labels)."""
+    labels = host.split(".")
+    errors = []
+    if not 1 <= len(host) <= 253:
+        errors.append(f"1 to 253 characters (this one has {len(host)})")
+    if len(labels) < 2:
+        errors.append("at least two labels (name.tld)")
+    if not all(HOST_LABEL.fullmatch(label) for label in labels):
+        errors.append(
+            "labels of 1 to 63 lowercase letters, digits and hyphens, not starting or ending "
+            "with a hyphen"
+        )
+    elif len(labels) >= 2 and not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]+", labels[-1]):
+        errors.append("a top-level domain of letters")
+    return errors
+
+
+def _auth_field(answers: dict, field: str, rule: str, example: str) -> list[Problem]:
+    """With auth=none a JWT answer would silently do nothing: refuse it. With auth=jwt it is
+    required."""
+    value = _text(answers, field)
+    if _text(answers, "auth") != "jwt":
+        if value:
+            return [Problem(field, value, "only with auth=jwt (leave it empty)", "")]
+        return []
+    if not value:
+        return [Problem(field, value, "required with auth=jwt: " + rule, example)]
+    return []
+
+
+COGNITO_ISSUER = re.compile(
+    r"https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([a-z0-9-]+)_[A-Za-z0-9]+"
+)
+URL_SAFE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+")
+
+
+def jwt_issuer_errors(issuer: str, api_type: str) -> list[str]:
+    """What makes `issuer` unusable as the API's JWT issuer, or nothing."""
+    match = re.fullmatch(r"https://([^/?#:@]+)(:[0-9]{1,5})?(/[^?#]*)?", issuer)
+    if not match or not URL_SAFE.fullmatch(issuer):
+        return ["an https URL without user, query or fragment (https://host/path)"]
+    errors = [f"host: {e}" for e in hostname_errors(match.group(1))]
+    cognito = COGNITO_ISSUER.fullmatch(issuer)
+    if cognito and cognito.group(1) != cognito.group(2):
+        errors.append("a Cognito user pool ID starts with the region of its issuer host")
+    if api_type == "rest" and not cognito:
+        errors.append(
+            "with api_type=rest, a Cognito user pool issuer (the REST API verifies tokens "
+            "natively only with a Cognito authorizer; the HTTP API accepts any OIDC issuer)"
+        )
+    return errors
+
+
+def check_jwt_issuer(answers: dict) -> list[Problem]:
+    example = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    problems = _auth_field(answers, "jwt_issuer", "an https issuer URL", example)
+    issuer = _text(answers, "jwt_issuer")
+    if problems or _text(answers, "auth") != "jwt":
+        return problems
+    errors = jwt_issuer_errors(issuer, _text(answers, "api_type"))
+    if not errors:
+        return []
+    return [Problem("jwt_issuer", issuer, "JWT issuer: " + "; ".join(errors), example)]
+
+
+def check_jwt_audience(answers: dict) -> list[Problem]:
+    example = "1example23456789abcdefghij (an app client ID) or https://api.example.com"
+    problems = _auth_field(answers, "jwt_audience", "the audience tokens carry", example)
+    value = _text(answers, "jwt_audience")
+    if problems or not value or (URL_SAFE.fullmatch(value) and len(value) <= 256):
+        return problems
+    return [
+        Problem(
+            "jwt_audience",
+            value,
+            "JWT audience: 1 to 256 URL characters (letters, digits and -._~:/?#[]@!$&()*+,;=%; "
+            "no spaces or quotes)",
+            example,
+        )
+    ]
+
+
+CORS_ORIGIN = re.compile(r"(https?)://([^/:?#@]+)(?::([0-9]{1,5}))?")
+
+
+def cors_origin_errors(origin: str) -> list[str]:
+    """What makes `origin` unusable as a CORS origin (what browsers send in `Origin`)."""
+    match = CORS_ORIGIN.fullmatch(origin)
+    if not match:
+        return ["scheme://host[:port] with scheme http or https, and no path (not even /)"]
+    host, port = match.group(2), match.group(3)
+    errors = []
+    if host != "localhost" and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", host):
+        errors += [f"host: {e}" for e in hostname_errors(host)]
+    if port is not None and not (1 <= int(port) <= 65535 and str(int(port)) == port):
+        errors.append("a port from 1 to 65535")
+    return errors
+
+
+def cors_origins(value: str) -> list[str]:
+    """The origins of the comma-separated answer (spaces around commas allowed)."""
+    return [origin.strip() for origin in value.split(",")] if value.strip() else []
+
+
+def check_cors_origins(answers: dict) -> list[Problem]:
+    value = _text(answers, "cors_origins")
+    origins = cors_origins(value)
+    errors = []
+    if "*" in origins and len(origins) > 1:
+        errors.append("`*` (any origin) stands alone")
+    if len(set(origins)) != len(origins):
+        errors.append("each origin once")
+    for origin in origins:
+        if origin != "*":
+            errors += [f"{origin!r}: {e}" for e in cors_origin_errors(origin)]
+    if not errors:
+        return []
+    return [
+        Problem(
+            "cors_origins",
+            value,
+            "comma-separated browser origins, or `*` alone, or empty: " + "; ".join(errors),
+            "https://app.example.com,http://localhost:3000",
+        )
+    ]
+
+
+def check_domain_name(answers: dict) -> list[Problem]:
+    value = _text(answers, "domain_name")
+    errors = hostname_errors(value) if value else []
+    if not errors:
+        return []
+    return [
+        Problem(
+            "domain_name",
+            value,
+            "a lowercase DNS name (no scheme, path or wildcard): " + "; ".join(errors),
+            "api.example.com",
+        )
+    ]
+
+
+ACM_ARN = re.compile(
+    r"arn:aws:acm:([a-z0-9-]+):[0-9]{12}:certificate/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+
+def check_certificate_arn(answers: dict) -> list[Problem]:
+    value = _text(answers, "certificate_arn")
+    region = _text(answers, "aws_region")
+    example = f"arn:aws:acm:{region}:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    if not _text(answers, "domain_name"):
+        rule = "only with domain_name (leave it empty)"
+        return [Problem("certificate_arn", value, rule, "")] if value else []
+    match = ACM_ARN.fullmatch(value)
+    if not match:
+        rule = (
+            "required with domain_name: the ARN of an ACM certificate "
+            "(arn:aws:acm:<region>:<account>:certificate/<uuid>) that covers the domain"
+        )
+    elif match.group(1) != region:
+        rule = (
+            f"a certificate in aws_region ({region}): a regional API endpoint uses a "
+            f"certificate of its own region (this one is in {match.group(1)})"
+        )
+    else:
+        return []
+    return [Problem("certificate_arn", value, rule, example)]
+
+
+HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+
+
+def check_hosted_zone_id(answers: dict) -> list[Problem]:
+    value = _text(answers, "hosted_zone_id")
+    if not value:
+        return []
+    if not _text(answers, "domain_name"):
+        rule = "only with domain_name (the zone gets the domain's DNS record; leave it empty)"
+    elif not HOSTED_ZONE_ID.fullmatch(value):
+        rule = "a Route 53 hosted zone ID: Z and up to 31 uppercase letters and digits"
+    else:
+        return []
+    return [Problem("hosted_zone_id", value, rule, "Z0123456789ABCDEFGHIJ")]
+
+
 RULES: list[Rule] = [
     check_free_text,
     check_project_slug,
@@ -524,6 +719,12 @@ RULES: list[Rule] = [
     check_snapstart,
     check_author_email,
     check_repository,
+    check_jwt_issuer,
+    check_jwt_audience,
+    check_cors_origins,
+    check_domain_name,
+    check_certificate_arn,
+    check_hosted_zone_id,
 ]
 
 

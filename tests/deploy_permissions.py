@@ -31,6 +31,9 @@ ACCOUNT = "111122223333"  # any account: the rendered policy says `*`, the boots
 PARTITION = "aws"
 API_ID = "a1b2c3d4e5"  # placeholders for what CloudFormation names at creation
 DEPLOYMENT_ID = "dep123"
+MAPPING_ID = "map123"
+CHANGE_ID = "C0123456789ABCDEFGHIJ"  # a Route 53 change
+RECORD_ACTIONS = {"create": "CREATE", "update": "UPSERT", "delete": "DELETE"}
 STACK_ID = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 ARTIFACT_KEY = "0123456789abcdef0123456789abcdef"  # sam uploads artifacts under their MD5
 HANDLERS = ("create", "read", "update", "delete")
@@ -256,6 +259,15 @@ EXCLUSIONS: list[Exclusion] = [
         "integration is allowed by the function's AWS::Lambda::Permission, not a role",
         "Properties.Body.paths.*.*.x-amazon-apigateway-integration.credentials",
     ),
+    # AWS::ApiGatewayV2::DomainName (domain_name with the HTTP API)
+    *_x(
+        "AWS::ApiGatewayV2::DomainName",
+        "apigateway:AddCertificateToDomain apigateway:RemoveCertificateFromDomain "
+        "s3:GetObject s3:GetObjectVersion",
+        "no MutualTlsAuthentication: no truststore to read from S3, no certificate for mutual "
+        "TLS to add (the IAM reference: an extra check for mutual TLS domain names)",
+        "Properties.MutualTlsAuthentication",
+    ),
 ]
 
 
@@ -407,6 +419,15 @@ def _apigateway_paths(resources: dict, resource: dict) -> tuple[str, str]:
     if rtype == "AWS::ApiGateway::Stage":
         base = f"/restapis/{API_ID}/stages"
         return base, f"{base}/{props['StageName']}"
+    if rtype in ("AWS::ApiGatewayV2::DomainName", "AWS::ApiGateway::DomainName"):
+        return "/domainnames", f"/domainnames/{props['DomainName']}"
+    if rtype in ("AWS::ApiGatewayV2::ApiMapping", "AWS::ApiGateway::BasePathMapping"):
+        domain = resources[_ref(props["DomainName"])]["Properties"]["DomainName"]
+        if rtype == "AWS::ApiGatewayV2::ApiMapping":
+            base = f"/domainnames/{domain}/apimappings"
+            return base, f"{base}/{MAPPING_ID}"
+        base = f"/domainnames/{domain}/basepathmappings"
+        return base, f"{base}/(none)"  # the base path API Gateway names an empty one by
     raise KeyError(f"{rtype}: add its API Gateway paths to _apigateway_paths")
 
 
@@ -447,6 +468,23 @@ def handler_call(
     if service == "logs" and rtype == "AWS::Logs::LogGroup":
         group = resource["Properties"]["LogGroupName"]
         return call(names.arn("logs", f"log-group:{group}:*"))
+    if service == "route53" and rtype == "AWS::Route53::RecordSet":
+        props = resource["Properties"]
+        if name == "GetChange":
+            return call(names.arn("route53", f"change/{CHANGE_ID}", region=False, account=False))
+        zone = names.arn("route53", f"hostedzone/{props['HostedZoneId']}", False, False)
+        if name == "ChangeResourceRecordSets":
+            return call(
+                zone,
+                **{
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                        props["Name"].lower().rstrip(".")
+                    ],
+                    "route53:ChangeResourceRecordSetsRecordTypes": [props["Type"]],
+                    "route53:ChangeResourceRecordSetsActions": [RECORD_ACTIONS[handler]],
+                },
+            )
+        return call(zone)
     if service == "apigateway":
         collection, item = _apigateway_paths(resources, resource)
         item_arn = names.arn("apigateway", item, account=False)

@@ -36,6 +36,18 @@ SINGLE_OPTIONS = [
     (key, value) for key, values in {**CHOICES, **BOOLEANS}.items() for value in values
 ]
 
+# Answers a choice's value cannot go without (the pre-gen hook refuses it alone): a single-
+# option render of auth=jwt needs an issuer and an audience.
+EXAMPLE_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+REQUIRED_WITH = {
+    ("auth", "jwt"): {"jwt_issuer": EXAMPLE_ISSUER, "jwt_audience": "1example23456789"},
+}
+
+
+def single_option(key: str, value: object) -> dict:
+    """The extra context of a single-option render of `key=value`."""
+    return {key: value, **REQUIRED_WITH.get((key, value), {})}
+
 
 def resolved_answers(**extra) -> dict:
     """The answers a render with `extra` gets, derived defaults resolved by cookiecutter

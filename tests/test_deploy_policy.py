@@ -23,6 +23,7 @@ from tests.helpers import (
     cfn_lint,
     load_yaml,
     parliament_findings,
+    single_option,
 )
 
 PRESETS = {
@@ -33,7 +34,7 @@ PRESETS = {
 # boolean (read from cookiecutter.json), and each preset. Rendered by the `render` fixture.
 RENDERS = {
     "defaults": {},
-    **{f"{key}={value}": {key: value} for key, value in SINGLE_OPTIONS},
+    **{f"{key}={value}": single_option(key, value) for key, value in SINGLE_OPTIONS},
     **{f"preset:{name}": answers for name, answers in PRESETS.items()},
 }
 
@@ -115,7 +116,9 @@ def test_the_calls_cover_what_a_deploy_does(render):
 # --- the evaluator can fail: a permission taken away is reported ------------------------------
 
 
-@pytest.mark.parametrize("name", ["defaults", "preset:rest-api", "preset:snapstart"])
+@pytest.mark.parametrize(
+    "name", ["defaults", "preset:rest-api", "preset:snapstart", "preset:api-edge"]
+)
 def test_every_granted_action_removed_is_reported(render, name):
     """Take each action out of the policy in turn: the check names a call that needs it."""
     project = render(**RENDERS[name])

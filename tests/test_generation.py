@@ -24,10 +24,12 @@ from tests.helpers import (
     load_yaml,
     ruff,
     settings_title,
+    single_option,
 )
 
 # The rendered project's docs/, each linked from its README.
 DOCS = [
+    "api-edge.md",
     "deployment.md",
     "development.md",
     "event-sources.md",
@@ -129,6 +131,24 @@ def check_license(project: Path, value: str) -> None:
     assert pyproject(project)["project"]["license"] == expression
 
 
+def check_auth(project: Path, value: str) -> None:
+    """auth=jwt renders the dependency, its endpoint and tests, and the authorizer; none
+    renders none of them."""
+    package = project / "src" / DEFAULTS["package_name"]
+    jwt_files = [package / "core" / "auth.py", package / "api" / "v1" / "endpoints" / "me.py"]
+    jwt_files.append(project / "tests" / "test_auth.py")
+    http_api = load_yaml(project / "template.yml")["Resources"]["HttpApi"]["Properties"]
+    main = (package / "main.py").read_text()
+    if value == "jwt":
+        assert all(path.is_file() for path in jwt_files)
+        assert http_api["Auth"]["DefaultAuthorizer"] == "JwtAuthorizer"
+        assert "dependencies=[Depends(current_principal)]" in main
+    else:
+        assert not any(path.exists() for path in jwt_files)
+        assert "Auth" not in http_api
+        assert "current_principal" not in main
+
+
 OPTION_CHECKS = {
     "python_version": check_python_version,
     "architecture": check_architecture,
@@ -136,6 +156,7 @@ OPTION_CHECKS = {
     "ci_provider": check_ci_provider,
     "snapstart": check_snapstart,
     "license": check_license,
+    "auth": check_auth,
 }
 
 
@@ -203,7 +224,7 @@ def test_default_lints_and_passes_its_tests(bake, run_service_tests):
 
 @pytest.mark.parametrize(("key", "value"), SINGLE_OPTIONS, ids=lambda v: str(v))
 def test_single_option(bake, run_service_tests, key, value):
-    project = bake(**{key: value})
+    project = bake(**single_option(key, value))
     assert jinja_leftovers(project) == []
     assert docs_problems(project) == []
     OPTION_CHECKS[key](project, value)

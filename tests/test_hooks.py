@@ -399,6 +399,203 @@ def test_message_shows_field_value_rule_and_example():
     assert "e.g.: 1024" in text
 
 
+# --- the API's edge: auth, CORS, custom domain ---------------------------------------------
+
+COGNITO = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+JWT = {"auth": "jwt", "jwt_issuer": COGNITO, "jwt_audience": "1example23456789"}
+DOMAIN = {"domain_name": "api.example.com", "certificate_arn": CERT}
+
+
+@pytest.mark.parametrize(
+    ("issuer", "api_type", "ok"),
+    [
+        (COGNITO, "http", True),
+        (COGNITO, "rest", True),
+        ("https://example.eu.auth0.com/", "http", True),
+        ("https://login.microsoftonline.com/0000-aaaa/v2.0", "http", True),
+        ("https://idp.example.com:8443/realms/main", "http", True),
+        ("https://example.eu.auth0.com/", "rest", False),  # REST: Cognito only
+        ("http://idp.example.com", "http", False),
+        ("https://idp.example.com/?x=1", "http", False),
+        ("https://user@idp.example.com", "http", False),
+        ("https://idp.example.com/#f", "http", False),
+        ("https://IDP.example.com", "http", False),
+        ("https://idp", "http", False),
+        ("idp.example.com", "http", False),
+        ('https://idp.example.com/"x', "http", False),
+        ("https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbCdEf123", "http", False),
+        ("", "http", False),  # required with auth=jwt
+    ],
+)
+def test_jwt_issuer(issuer, api_type, ok):
+    found = fields(**{**JWT, "jwt_issuer": issuer, "api_type": api_type})
+    assert ("jwt_issuer" not in found) is ok, found
+
+
+@pytest.mark.parametrize(
+    ("audience", "ok"),
+    [
+        ("1example23456789", True),
+        ("https://api.example.com", True),
+        ("api://0000-aaaa", True),
+        ("a" * 256, True),
+        ("a" * 257, False),
+        ("", False),
+        ("two words", False),
+        ('quote"', False),
+        ("back\\slash", False),
+    ],
+)
+def test_jwt_audience(audience, ok):
+    assert ("jwt_audience" not in fields(**{**JWT, "jwt_audience": audience})) is ok
+
+
+def test_jwt_answers_need_auth_jwt():
+    """An issuer or audience with auth=none would silently protect nothing."""
+    found = problems(jwt_issuer=COGNITO, jwt_audience="x")
+    assert [(p.field, p.rule) for p in found] == [
+        ("jwt_issuer", "only with auth=jwt (leave it empty)"),
+        ("jwt_audience", "only with auth=jwt (leave it empty)"),
+    ]
+    assert fields(auth="jwt") == ["jwt_issuer", "jwt_audience"]
+
+
+@pytest.mark.parametrize(
+    ("origins", "ok"),
+    [
+        ("", True),
+        ("*", True),
+        ("https://app.example.com", True),
+        ("https://app.example.com, http://localhost:3000", True),
+        ("http://127.0.0.1:8080,https://a.example.org:443", True),
+        ("https://app.example.com/", False),  # a path, even /
+        ("https://app.example.com/app", False),
+        ("app.example.com", False),
+        ("ftp://app.example.com", False),
+        ("https://App.example.com", False),  # browsers send lowercase
+        ("https://app.example.com:0", False),
+        ("https://app.example.com:65536", False),
+        ("https://app.example.com:080", False),
+        ("*,https://app.example.com", False),  # * stands alone
+        ("https://a.example.com,https://a.example.com", False),
+        ("https://*.example.com", False),
+        ("https://app.example.com,", False),
+    ],
+)
+def test_cors_origins(origins, ok):
+    assert ("cors_origins" not in fields(cors_origins=origins)) is ok
+
+
+def test_cors_origins_lists_every_bad_origin():
+    (problem,) = problems(cors_origins="https://a.example.com/,ftp://b.example.com")
+    assert "'https://a.example.com/'" in problem.rule
+    assert "'ftp://b.example.com'" in problem.rule
+
+
+@pytest.mark.parametrize(
+    ("domain", "ok"),
+    [
+        ("api.example.com", True),
+        ("a-b.c1.example.co.uk", True),
+        ("xn--bcher-kva.example", True),
+        ("example", False),
+        ("API.example.com", False),
+        ("*.example.com", False),
+        ("https://api.example.com", False),
+        ("api.example.com/v1", False),
+        ("-api.example.com", False),
+        ("api..example.com", False),
+        ("api.example.123", False),
+        ("a" * 64 + ".example.com", False),
+    ],
+)
+def test_domain_name(domain, ok):
+    assert ("domain_name" not in fields(**{**DOMAIN, "domain_name": domain})) is ok
+
+
+@pytest.mark.parametrize(
+    ("arn", "region", "ok"),
+    [
+        (CERT, "eu-west-1", True),
+        (CERT, "us-east-1", False),  # a regional endpoint needs its own region's certificate
+        (CERT.replace("123456789012", "12345"), "eu-west-1", False),
+        (CERT.replace("acm", "iam"), "eu-west-1", False),
+        (CERT[:-1], "eu-west-1", False),
+        ("", "eu-west-1", False),  # required with domain_name
+    ],
+)
+def test_certificate_arn(arn, region, ok):
+    found = fields(**{**DOMAIN, "certificate_arn": arn, "aws_region": region})
+    assert ("certificate_arn" not in found) is ok, found
+
+
+def test_certificate_region_named_in_the_refusal():
+    (problem,) = problems(**DOMAIN, aws_region="us-east-1")
+    assert "aws_region (us-east-1)" in problem.rule
+    assert "this one is in eu-west-1" in problem.rule
+    assert problem.example.startswith("arn:aws:acm:us-east-1:")
+
+
+@pytest.mark.parametrize(
+    ("zone", "ok"),
+    [
+        ("", True),
+        ("Z0123456789ABCDEFGHIJ", True),
+        ("Z1", True),
+        ("z0123456789", False),
+        ("/hostedzone/Z0123456789", False),
+        ("Z" + "A" * 32, False),
+    ],
+)
+def test_hosted_zone_id(zone, ok):
+    assert ("hosted_zone_id" not in fields(**DOMAIN, hosted_zone_id=zone)) is ok
+
+
+EDGE_FIELDS = {
+    "jwt_issuer": JWT,
+    "jwt_audience": JWT,
+    "cors_origins": {},
+    "domain_name": DOMAIN,
+    "certificate_arn": DOMAIN,
+    "hosted_zone_id": DOMAIN,
+}
+# Characters that would need escaping in one of the files these answers reach (YAML, JSON,
+# Python, Markdown tables and code spans) or that could start Jinja.
+UNSAFE = set("\"'\\`{}<>| \t\r\n") | {chr(c) for c in range(32)}
+
+
+# Near-valid answers (a valid prefix) followed by URL characters and unsafe ones.
+EDGE_TEXT = st.sampled_from(
+    ["", "https://", "https://idp.example.com", "https://idp.example.com/", "api.example.", "Z1"]
+).flatmap(
+    lambda prefix: st.text(
+        alphabet=st.sampled_from(sorted(UNSAFE | set("az09.:/-_~?#[]@!$&()*+,;=%é😀"))),
+        max_size=8,
+    ).map(lambda tail: prefix + tail)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(field=st.sampled_from(sorted(EDGE_FIELDS)), text=EDGE_TEXT)
+def test_accepted_edge_answers_need_no_escaping(field, text):
+    """The edge answers are rendered into YAML, JSON, Python and Markdown as they are:
+    whatever a rule accepts is free of every character that would need escaping there."""
+    answers = {**EDGE_FIELDS[field], field: text}
+    if field not in fields(**answers):
+        # The origins are rendered one by one, without the spaces around the commas.
+        rendered = pre.cors_origins(text) if field == "cors_origins" else [text]
+        assert not set("".join(rendered)) & UNSAFE, text
+
+
+def test_domain_answers_need_domain_name():
+    found = problems(certificate_arn=CERT, hosted_zone_id="Z0123456789")
+    assert [(p.field, p.rule.split(" (")[0]) for p in found] == [
+        ("certificate_arn", "only with domain_name"),
+        ("hosted_zone_id", "only with domain_name"),
+    ]
+
+
 # --- answers are data ------------------------------------------------------------------------
 
 HOSTILE = [
@@ -477,6 +674,12 @@ BAD_ANSWERS = [
     ("author_email", {"author_email": "not-an-email"}),
     ("repository", {"repository": "a/b/c"}),
     ("description", {"description": "two\nlines"}),
+    ("jwt_issuer", {"auth": "jwt", "jwt_issuer": "http://idp.example.com", "jwt_audience": "a"}),
+    ("jwt_audience", {"auth": "jwt", "jwt_issuer": "https://idp.example.com"}),
+    ("cors_origins", {"cors_origins": "https://app.example.com/"}),
+    ("domain_name", {"domain_name": "api", "certificate_arn": CERT}),
+    ("certificate_arn", {"domain_name": "api.example.com"}),
+    ("hosted_zone_id", {"hosted_zone_id": "Z0123456789"}),
 ]
 
 

@@ -110,6 +110,25 @@ def check_x86_apache(project: Path) -> None:
     assert (project / "LICENSE").read_text().strip().startswith("Apache License")
 
 
+def check_api_edge(project: Path) -> None:
+    """Protected, callable from the front end's origin, served on its domain, deployable."""
+    resources = sam_template(project)["Resources"]
+    api = resources["HttpApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "JwtAuthorizer"
+    assert api["CorsConfiguration"]["AllowOrigins"] == ["https://app.example.com"]
+    assert resources["ApiDomainName"]["Properties"]["DomainName"] == "api.example.com"
+    assert resources["ApiDnsRecord"]["Properties"]["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
+    policy = (project / "iam" / "deploy-policy.json").read_text()
+    assert "/domainnames/api.example.com" in policy
+    assert "hostedzone/Z0123456789ABCDEFGHIJ" in policy
+    assert (project / "tests" / "test_auth.py").is_file()
+    assert (project / "tests" / "test_cors.py").is_file()
+    assert "docs/api-edge.md" in readme(project)
+    edge = (project / "docs" / "api-edge.md").read_text()
+    assert "https://api.example.com/" in edge
+    assert "LOCAL_DEV_SUBJECT" in edge
+
+
 PRESET_CHECKS = {
     "minimal": check_minimal,
     "rest-api": check_rest_api,
@@ -117,6 +136,7 @@ PRESET_CHECKS = {
     "travis": check_travis,
     "snapstart": check_snapstart,
     "x86-apache": check_x86_apache,
+    "api-edge": check_api_edge,
 }
 
 

@@ -10,10 +10,31 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
+{% if cookiecutter.auth == "jwt" %}
+from {{ cookiecutter.package_name }}.core.auth import Principal, current_principal
+{%- endif %}
 from {{ cookiecutter.package_name }}.main import app
 
 EVENTS = Path(__file__).parent / "events"
+
+
+{%- if cookiecutter.auth == "jwt" %}
+
+
+TEST_PRINCIPAL = Principal(subject="test-user", scopes=[], claims={"sub": "test-user"})
+
+
+@pytest.fixture(autouse=True)
+def signed_in(request):
+    """Tests call the versioned API as TEST_PRINCIPAL, except those marked `real_auth`
+    (tests/test_auth.py, tests/test_cors.py), which go through the real dependency."""
+    if request.node.get_closest_marker("real_auth"):
+        yield
+        return
+    app.dependency_overrides[current_principal] = lambda: TEST_PRINCIPAL
+    yield
+    app.dependency_overrides.pop(current_principal, None)
+{%- endif %}
 
 
 @pytest.fixture

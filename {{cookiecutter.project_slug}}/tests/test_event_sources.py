@@ -88,6 +88,37 @@ def test_custom_domain_base_path_from_configuration(flavour, path_has_base):
     assert headers["location"] == ["https://api.example.com/billing/ping"]
 
 
+@pytest.mark.parametrize("flavour", ["rest", "http"])
+def test_base_path_is_the_custom_domains_only(flavour):
+    """Through the execute-api URL (the stack's ApiUrl) BASE_PATH does not apply."""
+    base_handler = make_handler(app, base_path="/billing")
+    html, spec = docs_and_spec(base_handler, flavour, "")
+    expected = "/prod" if flavour == "rest" else ""
+    assert f"url: '{expected}/openapi.json'" in html
+    assert spec.get("servers", [{"url": ""}]) == [{"url": expected}]
+
+
+{%- if cookiecutter.domain_name %}
+
+
+@pytest.mark.parametrize("flavour", ["rest", "http"])
+@pytest.mark.parametrize("base_path", ["", "billing"])
+def test_served_on_the_custom_domain(flavour, base_path):
+    """template.yml maps the API on {{ cookiecutter.domain_name }} at its DomainBasePath and
+    gives the function the same value as BASE_PATH."""
+    domain_handler = make_handler(app, base_path=Settings(base_path=base_path).base_path)
+    prefix = f"/{base_path}" if base_path else ""
+    custom = {"host": {{ cookiecutter.domain_name | tojson }}}
+    html, spec = docs_and_spec(domain_handler, flavour, prefix, **custom)
+    assert f"url: '{prefix}/openapi.json'" in html
+    assert spec.get("servers", [{"url": ""}]) == [{"url": prefix}]
+    ping = event(flavour, "GET", f"{prefix}/ping/", **custom)
+    status, headers, _, _ = read(domain_handler(ping, None))
+    assert status == 307
+    assert headers["location"] == [f"https://{{ cookiecutter.domain_name }}{prefix}/ping"]
+{%- endif %}
+
+
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [

@@ -3,6 +3,8 @@
 Everything here runs once per execution environment (at cold start), so keep
 module-level work cheap: no network calls, no eager loading of large data.
 """
+{%- set origins = cookiecutter.cors_origins | origin_list %}
+{%- set jwt = cookiecutter.auth == "jwt" %}
 
 import gc
 import logging
@@ -17,9 +19,15 @@ os.environ.setdefault("OTEL_PROPAGATORS", "none")
 # (docs/performance.md, "No garbage collection during the imports").
 gc.disable()
 try:
-    from fastapi import FastAPI
+    from fastapi import {% if jwt %}Depends, {% endif %}FastAPI
+{%- if origins %}
+    from fastapi.middleware.cors import CORSMiddleware
+{%- endif %}
 
     from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
+{%- if jwt %}
+    from {{ cookiecutter.package_name }}.core.auth import current_principal
+{%- endif %}
     from {{ cookiecutter.package_name }}.core.config import get_settings
     from {{ cookiecutter.package_name }}.core.observability import (
         RequestTelemetry,
@@ -45,13 +53,37 @@ app = FastAPI(
         "logs": False,
     },
 )
+{%- if origins %}
+# Answers CORS preflight requests before any route (so without a token), and adds the CORS
+# headers to every response for the allowed origins (docs/api-edge.md). Added before
+# RequestTelemetry, so inside it: preflight answers get an access line and a correlation id.
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=settings.cors_origins,
+    allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allow_headers=["Authorization", "Content-Type", settings.correlation_id_header],
+    expose_headers=[settings.correlation_id_header],
+    max_age=600,
+)
+{%- endif %}
+# The outermost of the app's middlewares: every answer, a 401 or a preflight included, is logged.
 app.add_middleware(
     RequestTelemetry,
     header=settings.correlation_id_header,
     namespace=settings.metrics_namespace,
     service=settings.service_name,
 )
+{%- if jwt %}
+# Every versioned route needs a verified caller; /ping and the docs stay public.
+app.include_router(
+    api_v1_router,
+    prefix=settings.api_prefix,
+    dependencies=[Depends(current_principal)],
+    responses={401: {"description": "No valid token"}},
+)
+{%- else %}
 app.include_router(api_v1_router, prefix=settings.api_prefix)
+{%- endif %}
 
 
 @app.get("/ping", tags=["health"])

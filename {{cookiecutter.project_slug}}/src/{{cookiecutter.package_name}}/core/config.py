@@ -1,10 +1,24 @@
 """Typed settings, read from the environment (and a local `.env` file)."""
-
+{%- set origins = cookiecutter.cors_origins | origin_list %}
+{%- set jwt = cookiecutter.auth == "jwt" %}
+{% if jwt %}
+import os
+{%- endif %}
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator{% if jwt %}, model_validator{% endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
+{%- if jwt %}
+
+# Set in every Lambda execution environment (and never by uvicorn on a workstation).
+LAMBDA_ENVIRONMENT = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT")
+
+
+def on_lambda() -> bool:
+    """True inside a Lambda execution environment."""
+    return any(os.environ.get(name) for name in LAMBDA_ENVIRONMENT)
+{%- endif %}
 
 
 class Settings(BaseSettings):
@@ -31,6 +45,22 @@ class Settings(BaseSettings):
     # span: off by default, they cost more per request than all the rest of the telemetry
     # (docs/performance.md).
     trace_operations: bool = False
+{%- if origins %}
+    # Browser origins allowed to call the API (CORS); API Gateway has the same list.
+    cors_origins: list[str] = [
+{%- for origin in origins %}
+        {{ origin | tojson }},
+{%- endfor %}
+    ]
+{%- endif %}
+{%- if jwt %}
+    # What API Gateway verified the token against; checked again on the claims (core/auth.py).
+    jwt_issuer: str = {{ cookiecutter.jwt_issuer | tojson }}
+    jwt_audience: str = {{ cookiecutter.jwt_audience | tojson }}
+    # Local development only (uvicorn): every request is made by this subject. Refused on
+    # Lambda, and ignored for any request that came through API Gateway (docs/api-edge.md).
+    local_dev_subject: str = ""
+{%- endif %}
 
     @field_validator("base_path")
     @classmethod
@@ -38,6 +68,15 @@ class Settings(BaseSettings):
         """Accept `billing`, `/billing` or `/billing/` for `/billing`; `/` means none."""
         value = value.strip().strip("/")
         return f"/{value}" if value else ""
+{%- if jwt %}
+
+    @model_validator(mode="after")
+    def _no_local_subject_on_lambda(self) -> "Settings":
+        """LOCAL_DEV_SUBJECT would make every caller somebody: refuse to start with it on Lambda."""
+        if self.local_dev_subject and on_lambda():
+            raise ValueError("LOCAL_DEV_SUBJECT is for local development and is refused on Lambda")
+        return self
+{%- endif %}
 
 
 @lru_cache

@@ -178,6 +178,9 @@ class RequestTelemetry:
         }
         if error:
             fields["error"] = error
+        # Set by core/auth.py's current_principal when the request named a verified caller.
+        if subject := (scope.get("state") or {}).get("principal_subject"):
+            fields["principal"] = subject
         logger.info("request", extra=fields)
 
         metrics = self.metrics

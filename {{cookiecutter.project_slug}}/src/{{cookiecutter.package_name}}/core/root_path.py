@@ -12,8 +12,8 @@ strips a prefix, so the app never learns it.)
 
 The prefix comes from the event when the request came through the `execute-api` host
 with the stage in its URL (a named REST or HTTP API stage, never `$default`), otherwise
-from configuration (`BASE_PATH`, a custom domain's base path mapping). HTTP API
-`$default`, function URL and ALB requests have no prefix.
+from configuration (`BASE_PATH`, a custom domain's base path mapping, for requests on any
+other host). HTTP API `$default` requests on the execute-api host have no prefix.
 """
 
 import re
@@ -67,7 +67,10 @@ class RootPath:
                 # stage; an HTTP API sends the path as the client asked for it.
                 if "version" not in event or not _under(path, prefix):
                     path = prefix + path
-            elif (prefix := self.base_path) and not _under(path, prefix):
+            elif not (prefix := self.base_path) or EXECUTE_API_HOST.fullmatch(_host(event)):
+                # BASE_PATH is the custom domain's: the execute-api URL has none.
+                prefix = ""
+            elif not _under(path, prefix):
                 # A custom domain sends its base path in the path; add it if missing.
                 path = prefix + path
             if prefix:

@@ -1,8 +1,14 @@
 """Version 1 of the API: one router that gathers every endpoint module."""
 
 from fastapi import APIRouter
-
+{% if cookiecutter.auth == "jwt" %}
+from {{ cookiecutter.package_name }}.api.v1.endpoints import example, me
+{%- else %}
 from {{ cookiecutter.package_name }}.api.v1.endpoints import example
+{%- endif %}
 
 router = APIRouter()
 router.include_router(example.router, tags=["example"])
+{%- if cookiecutter.auth == "jwt" %}
+router.include_router(me.router, tags=["auth"])
+{%- endif %}
