@@ -720,6 +720,52 @@ def sam_delete_calls(names: Names) -> list[Call]:
     ]
 
 
+# --- what API Gateway calls on the caller's behalf -----------------------------------------------
+
+# API Gateway developer guide, "Configuring logging for an HTTP API", "Permissions to activate
+# logging": creating or updating an HTTP API stage with access logging sets up CloudWatch Logs'
+# log delivery with the caller's credentials. AWS::ApiGatewayV2::Stage's provider schema does
+# not list these permissions. (A REST API stage writes through the account's API Gateway
+# CloudWatch role instead, which infra/bootstrap.yml sets: nothing from the caller.)
+HTTP_API_ACCESS_LOGGING = [
+    "logs:CreateLogDelivery",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:CreateLogGroup",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+]
+
+
+def access_logging_calls(names: Names, resources: dict) -> list[Call]:
+    """The log delivery calls of each HTTP API stage that has access logging, on its
+    destination log group (or `*` for actions without resource-level permissions)."""
+    calls = []
+    for logical_id, resource in sorted(resources.items()):
+        if resource["Type"] != "AWS::ApiGatewayV2::Stage":
+            continue
+        settings = resource.get("Properties", {}).get("AccessLogSettings")
+        if not settings:
+            continue
+        (group_id, _) = settings["DestinationArn"]["Fn::GetAtt"]
+        group = _named(names, resources[group_id]["Properties"]["LogGroupName"])
+        source = f"API Gateway for AWS::ApiGatewayV2::Stage access logging ({logical_id})"
+        context = {
+            "aws:CalledVia": ["cloudformation.amazonaws.com", "apigateway.amazonaws.com"],
+            "aws:ViaAWSService": "true",
+        }
+        for action in HTTP_API_ACCESS_LOGGING:
+            arn = "*" if no_resource_level(action) else names.arn("logs", f"log-group:{group}:*")
+            calls.append(Call(action, arn, source, context))
+    return calls
+
+
 # --- the whole deploy ----------------------------------------------------------------------------
 
 
@@ -732,6 +778,7 @@ def deploy_calls(
     names = render_names(project, environment)
     resources = transformed_resources(project, names.region)
     calls = sam_deploy_calls(names) + sam_delete_calls(names)
+    calls += access_logging_calls(names, resources)
     excluded = []
     for logical_id, resource in sorted(resources.items()):
         for handler, permissions in handler_permissions(names.region, resource["Type"]).items():

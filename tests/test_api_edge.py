@@ -115,6 +115,21 @@ def check_throttling(template: dict, plain: dict, api_type: str) -> None:
         assert setting == {"ResourcePath": "/*", "HttpMethod": "*", **limits}
 
 
+def check_access_log(plain: dict, a: dict) -> None:
+    """The stage that has the throttling also writes the access log, naming the caller
+    the authorizer verified when there is one (docs/observability.md)."""
+    http = a["api_type"] == "http"
+    (stage,) = [r for r in plain["Resources"].values() if r["Type"].endswith("::Stage")]
+    setting = stage["Properties"]["AccessLogSettings" if http else "AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    access_format = json.loads(setting["Format"])
+    assert access_format["requestId"] == "$context.requestId"
+    if a["auth"] == "jwt":
+        assert access_format["principal"] == "$context.authorizer.claims.sub"
+    else:
+        assert "principal" not in access_format
+
+
 def routes(plain: dict, api_type: str) -> dict:
     """{(path, method): security} of the API the transform made."""
     api = plain["Resources"]["HttpApi" if api_type == "http" else "RestApi"]
@@ -178,6 +193,9 @@ def check_cors(template: dict, plain: dict, a: dict) -> None:
         cors = api["CorsConfiguration"]
         assert cors["AllowOrigins"] == origins
         assert "authorization" in cors["AllowHeaders"]
+        # The app's correlation id, sent by browsers and read back (docs/observability.md).
+        assert "x-correlation-id" in cors["AllowHeaders"]
+        assert cors["ExposeHeaders"] == ["x-correlation-id"]
         assert "AllowCredentials" not in cors
     else:
         assert "Cors" not in api  # the function answers, for every allowed origin
@@ -296,6 +314,7 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
     template = load_yaml(tmp_path / "template.yml")
     plain = sam_transform(template, a["aws_region"])
     check_throttling(template, plain, api_type)
+    check_access_log(plain, a)
     check_auth(template, plain, a)
     check_cors(template, plain, a)
     check_domain(template, plain, json.loads(policy_text), a)
@@ -316,7 +335,7 @@ def test_bootstrap_with_the_domain_lints_clean(tmp_path, api_type, domain):
 
 
 def test_a_check_can_fail(tmp_path):
-    """The checks notice a template whose authorizer, origins or domain drifted."""
+    """The checks notice a template whose authorizer, origins, domain or access log drifted."""
     a = render_files(
         tmp_path,
         edge_answers("http", "jwt", "list", "dns"),
@@ -332,6 +351,8 @@ def test_a_check_can_fail(tmp_path):
         check_cors(template, plain, {**a, "cors_origins": "https://app.example.com"})
     with pytest.raises(AssertionError):
         check_domain(template, plain, policy, {**a, "hosted_zone_id": "Z999"})
+    with pytest.raises(AssertionError):
+        check_access_log(plain, {**a, "auth": "none"})
     plain["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]["/ping"]["get"]["security"] = [
         {"JwtAuthorizer": []}
     ]

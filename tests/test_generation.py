@@ -35,6 +35,7 @@ DOCS = [
     "deployment.md",
     "development.md",
     "event-sources.md",
+    "observability.md",
     "operations.md",
     "performance.md",
     "updating.md",
@@ -256,7 +257,8 @@ def test_default_runtime_pins(render):
     assert all("==" in line for line in requirements), requirements
     names = {line.split("==")[0] for line in requirements}
     assert {"fastapi", "mangum", "pydantic", "pydantic-settings"} <= names
-    assert not names & {"pytest", "ruff", "httpx", "httpx2", "uvicorn"}
+    assert {"aws-lambda-powertools", "opentelemetry-sdk", "httpx2"} <= names  # telemetry, clients
+    assert not names & {"pytest", "ruff", "httpx", "uvicorn", "hypothesis", "schemathesis"}
     assert not any(p.name.startswith("test") for p in src.rglob("*"))
 
 

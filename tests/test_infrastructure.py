@@ -465,6 +465,17 @@ STAR_ONLY = {
         {"sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"}
     ),
 }
+# The log delivery an HTTP API stage's access logging sets up (no resource-level permissions).
+LOG_DELIVERY = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+    }
+)
 
 
 def check_policy_files(project: Path, answers: dict) -> None:
@@ -477,6 +488,7 @@ def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
     """Clean under parliament; no wildcard actions; `*` resources only for the actions that
     have no resource-level permissions; everything regional in this region only; another
     environment's names never appear."""
+    star_only = STAR_ONLY | ({LOG_DELIVERY} if answers["api_type"] == "http" else set())
     for suffix, _, document, _ in environment_policies(project, answers):
         assert parliament_findings((project / policy_file(suffix)).read_text()) == []
         for statement in document["Statement"]:
@@ -485,7 +497,7 @@ def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
                 assert action != "*", action
                 assert not action.endswith(":*"), action
             if "*" in as_list(statement["Resource"]):
-                assert frozenset(as_list(statement["Action"])) in STAR_ONLY, statement
+                assert frozenset(as_list(statement["Action"])) in star_only, statement
             for arn in as_list(statement["Resource"]):
                 parts = arn.split(":")
                 if arn != "*" and parts[2] not in ("s3", "iam") and "dashboard/" not in arn:
@@ -655,6 +667,47 @@ def check_policy_alarms_and_topic(project: Path, answers: dict) -> None:
             assert "sns:Unsubscribe" not in json.dumps(document)
 
 
+def check_access_logs(project: Path, answers: dict) -> None:
+    """API Gateway's access log: JSON, to a log group of its own (one per environment) that
+    expires, and each environment's deploy policy grants for its own group only; the
+    function's telemetry names from the answers."""
+    template = sam_template(project)
+    resources = sam_transform(template, answers["aws_region"])["Resources"]
+    http = answers["api_type"] == "http"
+    stage_type = "AWS::ApiGatewayV2::Stage" if http else "AWS::ApiGateway::Stage"
+    (stage,) = [r for r in resources.values() if r["Type"] == stage_type]
+    setting = stage["Properties"]["AccessLogSettings" if http else "AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    access_format = json.loads(setting["Format"])
+    assert access_format["requestId"] == "$context.requestId"
+    assert {"status", "responseLatency", "httpMethod", "path", "sourceIp"} <= set(access_format)
+    group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    base = f"/aws/vendedlogs/apigateway/{answers['stack_name']}"
+    assert group["LogGroupName"] == named(answers, base, "-access")
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    region = answers["aws_region"]
+    for suffix, _, document, names in environment_policies(project, answers):
+        name = f"/aws/vendedlogs/apigateway/{names['stack']}-access"
+        arn = f"arn:aws:logs:{region}:*:log-group:{name}"
+        assert {
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteLogGroup",
+        } <= allowed(document, arn)
+        if http:
+            assert {"logs:GetLogEvents", "logs:DescribeLogStreams"} <= allowed(document, arn)
+        else:
+            assert not LOG_DELIVERY & allowed(document, "*")
+        for other, _, _ in environments(answers):
+            if other != suffix:
+                stranger = f"arn:aws:logs:{region}:*:log-group:{base}{other}-access"
+                assert not {"logs:CreateLogGroup", "logs:DeleteLogGroup"} & allowed(
+                    document, stranger
+                )
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables["SERVICE_NAME"] == variables["METRICS_NAMESPACE"] == answers["project_slug"]
+
+
 def check_policy_in_bootstrap(project: Path, answers: dict) -> None:
     """One source, two forms: the bootstrap's copy is this document with the account
     pinned."""
@@ -783,6 +836,31 @@ OIDC = {
     "github-actions": ("token.actions.githubusercontent.com", "repo:{}:ref:refs/heads/main"),
     "gitlab": ("gitlab.com", "project_path:{}:ref_type:branch:ref:main"),
 }
+
+
+def check_bootstrap_api_gateway_logging_role(project: Path, answers: dict) -> None:
+    """REST API access logs go through API Gateway's account-level CloudWatch role."""
+    template = bootstrap(project)
+    resources = template["Resources"]
+    if answers["api_type"] != "rest":
+        assert not {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"} & set(resources)
+        return
+    account = resources["ApiGatewayAccount"]
+    assert account["Type"] == "AWS::ApiGateway::Account"
+    assert account["Condition"] == "SetApiGatewayLoggingRole"
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+    role = resources["ApiGatewayCloudWatchRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs"
+        }
+    ]
+    assert template["Parameters"]["ApiGatewayLoggingRole"]["Default"] == "set"
 
 
 def check_bootstrap_deploy_identity(project: Path, answers: dict) -> None:
@@ -954,11 +1032,13 @@ CHECKS = [
     check_policy_api_and_logs,
     check_policy_codedeploy,
     check_policy_alarms_and_topic,
+    check_access_logs,
     check_policy_in_bootstrap,
     check_bootstrap_bucket,
     check_bootstrap_alarm_key,
     check_bootstrap_lambda_role,
     check_bootstrap_release_roles,
+    check_bootstrap_api_gateway_logging_role,
     check_bootstrap_deploy_identity,
     check_bootstrap_per_environment,
     check_samconfig,

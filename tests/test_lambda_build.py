@@ -24,7 +24,7 @@ from tests.helpers import BIN, CHOICES, DEFAULTS, run, runtime_python
 
 PACKAGE = DEFAULTS["package_name"]
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
-NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx", "httpx2"}
+NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
 
 # One build per runtime, the API types alternating (both run on this machine's runtimes).
@@ -33,16 +33,47 @@ BUILDS = {
     for index, version in enumerate(sorted(CHOICES["python_version"]))
 }
 
-# Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays.
+# Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays. A UDP
+# socket stands in for Lambda's X-Ray daemon; the service's log and EMF lines go to stdout
+# before the answers (the last line), the daemon's datagrams after them.
 INVOKE = f"""
-import json, sys
+import json, os, socket, sys, types
 artifact, events = sys.argv[1], json.load(open(sys.argv[2]))
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+daemon.settimeout(2)
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+os.environ["_X_AMZN_TRACE_ID"] = (
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+)
 sys.path.insert(0, artifact)
 from {PACKAGE}.main import handler
 import fastapi, pydantic_core
 outside = [m.__name__ for m in (fastapi, pydantic_core) if not m.__file__.startswith(artifact)]
 assert not outside and "site" not in sys.modules, (outside, sys.path)
-print(json.dumps({{name: handler(event, None) for name, event in events.items()}}))
+context = types.SimpleNamespace(aws_request_id="lambda-request-1")
+answers = {{name: handler(event, context) for name, event in events.items()}}
+# Clients made once: a route that calls out through the shared HTTP client (to a mock
+# transport), invoked twice; the second invocation must reuse the same, working client.
+import httpx2
+from {PACKAGE}.core.clients import ClientsDep, clients
+from {PACKAGE}.main import app
+clients.http_transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text="up"))
+@app.get("/_outbound")
+async def outbound(shared: ClientsDep) -> dict:
+    client = shared.http()
+    return {{"client": id(client), "upstream": (await client.get("https://upstream/")).text}}
+outbound_event = json.loads(json.dumps(events["ping"]).replace("/ping", "/_outbound"))
+outbound_event["requestContext"]["requestId"] = "outbound-request"
+answers["clients"] = [handler(outbound_event, context) for _ in range(2)]
+print(json.dumps(answers))
+datagrams = []
+try:
+    while True:
+        datagrams.append(daemon.recv(65536).decode())
+except TimeoutError:
+    pass
+print(json.dumps(datagrams))
 """
 
 
@@ -109,6 +140,8 @@ def assert_contents(project: Path, artifact: Path, python: Path, runtime: str) -
     assert not [p for p in everything if p.parts[0] in NOT_SHIPPED]
     assert not [p for p in everything if "egg-info" in str(p) or p.name in {"tests", "test"}]
     assert not (artifact / "pydantic" / "v1").exists()  # pruned: see src/Makefile
+    assert not (artifact / "aws_lambda_powertools" / "event_handler").exists()
+    assert (artifact / "aws_lambda_powertools" / "utilities" / "jmespath_utils").is_dir()
     assert not (artifact / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").exists()
 
     report = json.loads(
@@ -121,11 +154,37 @@ def assert_contents(project: Path, artifact: Path, python: Path, runtime: str) -
     assert report["main"] == f"/var/task/{PACKAGE}/main.py"  # tracebacks name Lambda's paths
 
 
-def invoke(artifact: Path, events: dict, tmp_path: Path, python: Path) -> dict:
+def invoke(
+    artifact: Path, events: dict, tmp_path: Path, python: Path
+) -> tuple[dict, list[dict], list[dict]]:
+    """The answers, the JSON lines the service wrote (logs and EMF), the X-Ray documents."""
     path = tmp_path / "events.json"
     path.write_text(json.dumps(events))
     out = run([python, "-I", "-S", "-c", INVOKE, artifact, path], cwd=tmp_path).stdout
-    return json.loads(out)
+    *lines, answers, datagrams = out.splitlines()
+    documents = [json.loads(d.split("\n", 1)[1]) for d in json.loads(datagrams)]
+    return json.loads(answers), [json.loads(line) for line in lines if line], documents
+
+
+def assert_observed(events: dict, lines: list[dict], documents: list[dict]) -> None:
+    """The ping request through the built handler: a correlated access log line, its EMF
+    metrics, the cold start once, and the route's span at the X-Ray daemon."""
+    access = [line for line in lines if line.get("message") == "request"]
+    (ping,) = [line for line in access if line.get("apigw_request_id") == "ping-request"]
+    assert ping["route"] == "GET /ping"
+    assert ping["status"] == 200
+    assert ping["lambda_request_id"] == "lambda-request-1"
+    assert ping["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert ping["correlation_id"]
+    assert len(access) == len(events) + 2  # and the two calls through the shared client
+    latency = [line for line in lines if "Latency" in line and line["route"] == "GET /ping"]
+    assert latency
+    assert latency[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "fastapi-lambda-service"
+    assert [line["ColdStart"] for line in lines if "ColdStart" in line] == [[1.0]]
+    (span,) = [d for d in documents if d["id"] == ping["span_id"]]
+    assert span["name"].endswith("/ping")
+    assert span["trace_id"] == ping["trace_id"]
+    assert span["parent_id"] == "53995c3f42cd8ad8"
 
 
 def body(response: dict) -> str:
@@ -168,11 +227,15 @@ def test_sam_build_artifact(bake, tmp_path, version, api_type):
         events["openapi"] = json.loads(json.dumps(events["docs"]).replace("/docs", "/openapi.json"))
         events["alb"].update(body="", isBase64Encoded=False)
 
+    events["ping"]["requestContext"]["requestId"] = "ping-request"
     # A client posting JSON says so; the generated events carry no Content-Type.
     events["example"]["headers"]["Content-Type"] = "application/json"
     if api_type == "rest":
         events["example"]["multiValueHeaders"]["Content-Type"] = ["application/json"]
-    answers = invoke(artifact, events, tmp_path, python)
+    answers, lines, documents = invoke(artifact, events, tmp_path, python)
+    assert_observed(events, lines, documents)
+    first, second = (json.loads(body(answer)) for answer in answers.pop("clients"))
+    assert first == second == {"client": first["client"], "upstream": "up"}  # made once, reused
     prefix = "/prod" if api_type == "rest" else ""
     assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
     assert json.loads(body(answers["example"])) == {"product": 42}
@@ -205,8 +268,11 @@ def test_the_default_answers_build(bake, tmp_path):
         assert int.from_bytes(header[18:20], "little") == ELF_MACHINE["arm64"], extension
     if ARCHITECTURE == "arm64":
         kind = ["apigateway", "http-api-proxy", "--method", "GET", "--path", "ping", "--body", ""]
-        answers = invoke(artifact, {"ping": generate(project, *kind)}, tmp_path, python)
+        events = {"ping": generate(project, *kind)}
+        events["ping"]["requestContext"]["requestId"] = "ping-request"
+        answers, lines, documents = invoke(artifact, events, tmp_path, python)
         assert json.loads(body(answers["ping"])) == {"ping": "pong!"}
+        assert_observed(events, lines, documents)
 
 
 def test_makefile_cross_builds_for_the_lambda_platform(render, tmp_path):

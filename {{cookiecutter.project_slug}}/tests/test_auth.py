@@ -6,6 +6,7 @@ in the event, where the HTTP API (payload 2.0, `requestContext.authorizer.jwt.cl
 and the REST API's Cognito authorizer (`requestContext.authorizer.claims`) put them.
 """
 
+import io
 import json
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.core.config import Settings, get_settings
+from {{ cookiecutter.package_name }}.core.observability import logger
 from {{ cookiecutter.package_name }}.main import app, handler
 
 from tests.lambda_events import event, read
@@ -132,6 +134,32 @@ def test_protected_routes_refuse_requests_without_claims(flavour, method, path, 
         status, headers, body = call(flavour, method, path, token, None, body={"a": 1, "b": 2})
         assert status == 401, body
         assert headers["www-authenticate"] == ["Bearer"]
+
+
+@pytest.fixture
+def access_lines():
+    """The access log lines written while the test runs (docs/observability.md)."""
+    logs = io.StringIO()
+    stream = logger.registered_handler.setStream(logs)
+    yield lambda: [
+        line
+        for line in map(json.loads, logs.getvalue().splitlines())
+        if line["message"] == "request"
+    ]
+    logger.registered_handler.setStream(stream)
+
+
+@pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
+def test_access_line_names_the_caller_and_logs_refusals(flavour, signing_key, access_lines):
+    token = sign(signing_key, aud=AUDIENCE)
+    assert call(flavour, "GET", "/api/v1/me", token, gateway_verify(token, signing_key))[0] == 200
+    status, headers, _ = call(flavour, "GET", "/api/v1/me", token, None)
+    assert status == 401
+    allowed, refused = access_lines()
+    assert (allowed["status"], allowed["principal"]) == (200, "alice")
+    assert refused["status"] == 401
+    assert "principal" not in refused
+    assert refused["correlation_id"] == headers["x-correlation-id"][0]
 
 
 def test_sample_event_claims_are_not_enough():

@@ -46,6 +46,20 @@ def test_preflight_is_answered_without_a_token(flavour, origin):
     assert "POST" in headers["access-control-allow-methods"][0]
     assert headers["access-control-max-age"] == ["600"]
     assert "access-control-allow-credentials" not in headers
+    # Preflight answers go through the access log middleware too.
+    assert headers["x-correlation-id"][0]
+
+
+@pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
+def test_browsers_may_send_and_read_the_correlation_id(flavour):
+    origin = ALLOWED[0]
+    _, headers = preflight(flavour, origin)
+    assert "x-correlation-id" in headers["access-control-allow-headers"][0].lower().split(", ")
+    request_headers = [("origin", origin), ("x-correlation-id", "order-42")]
+    response = handler(event(flavour, "GET", "/ping", headers=request_headers), None)
+    _, headers, _, _ = read(response)
+    assert headers["x-correlation-id"] == ["order-42"]
+    assert headers["access-control-expose-headers"][0].lower() == "x-correlation-id"
 
 
 @pytest.mark.skipif(ANY_ORIGIN, reason="every origin is allowed")

@@ -8,6 +8,12 @@ module-level work cheap: no network calls, no eager loading of large data.
 
 import gc
 import logging
+import os
+
+# Skip two metadata scans the service does not need; a value set in the environment wins
+# (docs/performance.md, "No metadata scans the service does not need").
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+os.environ.setdefault("OTEL_PROPAGATORS", "none")
 
 # No garbage collection during the heavy imports, then freeze what they made
 # (docs/performance.md, "No garbage collection during the imports").
@@ -23,6 +29,10 @@ try:
     from {{ cookiecutter.package_name }}.core.auth import current_principal
 {%- endif %}
     from {{ cookiecutter.package_name }}.core.config import get_settings
+    from {{ cookiecutter.package_name }}.core.observability import (
+        RequestTelemetry,
+        tracer_provider,
+    )
     from {{ cookiecutter.package_name }}.core.root_path import make_handler
     from {{ cookiecutter.package_name }}.models.health import Ping
 finally:
@@ -32,18 +42,37 @@ finally:
 settings = get_settings()
 logging.getLogger().setLevel(settings.log_level)
 
-app = FastAPI(title=settings.title)
+# FastAPI's own OpenTelemetry support makes one span per request, named by its route
+# (docs/observability.md); metrics and logs go through RequestTelemetry as EMF and JSON.
+app = FastAPI(
+    title=settings.title,
+    telemetry={
+        "tracer_provider": tracer_provider,
+        "operation_spans": settings.trace_operations,
+        "metrics": False,
+        "logs": False,
+    },
+)
 {%- if origins %}
 # Answers CORS preflight requests before any route (so without a token), and adds the CORS
-# headers to every response for the allowed origins (docs/api-edge.md).
+# headers to every response for the allowed origins (docs/api-edge.md). Added before
+# RequestTelemetry, so inside it: preflight answers get an access line and a correlation id.
 app.add_middleware(
     CORSMiddleware,
     allow_origins=settings.cors_origins,
     allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    allow_headers=["Authorization", "Content-Type"],
+    allow_headers=["Authorization", "Content-Type", settings.correlation_id_header],
+    expose_headers=[settings.correlation_id_header],
     max_age=600,
 )
 {%- endif %}
+# The outermost of the app's middlewares: every answer, a 401 or a preflight included, is logged.
+app.add_middleware(
+    RequestTelemetry,
+    header=settings.correlation_id_header,
+    namespace=settings.metrics_namespace,
+    service=settings.service_name,
+)
 {%- if jwt %}
 # Every versioned route needs a verified caller; /ping and the docs stay public.
 app.include_router(
@@ -64,7 +93,7 @@ async def ping() -> Ping:
 
 
 # Mangum with lifespan="off" (on Lambda, "auto" would run startup and shutdown on every
-# invocation: do one-time setup at import time instead), behind a thin wrapper that gives
+# invocation: make clients once in core/clients.py instead), behind a thin wrapper that gives
 # the app the stage or base path it is served under (core/root_path.py).
 handler = make_handler(app, base_path=settings.base_path)
 gc.freeze()

@@ -67,7 +67,13 @@ async def current_principal(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The caller, from the claims API Gateway verified; 401 without them."""
-    event = request.scope.get("aws.event")
+    principal = _verified_principal(request.scope.get("aws.event"), settings)
+    # The request's access log line names the caller (core/observability.py).
+    request.state.principal_subject = principal.subject
+    return principal
+
+
+def _verified_principal(event: dict | None, settings: Settings) -> Principal:
     if event is None:
         # Not through API Gateway: only a local server, explicitly opted in.
         if settings.local_dev_subject and not on_lambda():

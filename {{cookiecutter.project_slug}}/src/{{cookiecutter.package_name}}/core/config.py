@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     # served at https://api.example.com/billing/). The stage of an execute-api URL is
     # read from each event instead; see core/root_path.py.
     base_path: str = ""
+    # Observability (docs/observability.md). The service names the logs, the metrics'
+    # `service` dimension and the traces; the namespace groups the CloudWatch metrics.
+    service_name: str = "{{ cookiecutter.project_slug }}"
+    metrics_namespace: str = "{{ cookiecutter.project_slug }}"
+    # The request header that carries a caller's correlation id (one is made if absent);
+    # the response carries it back under the same name.
+    correlation_id_header: str = "x-correlation-id"
+    # Spans for FastAPI's dependencies, endpoint and serialization under each request's
+    # span: off by default, they cost more per request than all the rest of the telemetry
+    # (docs/performance.md).
+    trace_operations: bool = False
 {%- if origins %}
     # Browser origins allowed to call the API (CORS); API Gateway has the same list.
     cors_origins: list[str] = [
