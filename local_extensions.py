@@ -55,11 +55,13 @@ def json_str(value: str) -> str:
 # --- Python ---------------------------------------------------------------------------------
 
 # The literal lands after `    title: str = ` (17 columns) in a project whose ruff
-# line-length is 100: on one line it may take 83 columns. Longer, it is split into
-# implicitly concatenated literals of at most 90 columns, one per line, indented 8 inside
-# parentheses, which ruff check and ruff format leave as they are.
+# line-length is 100: on one line it may take 83 columns. Longer, it goes inside
+# parentheses, indented 8, where a line holds 92 columns: one literal if it fits there
+# (ruff format would join shorter pieces into it), else implicitly concatenated literals
+# of at most 92 columns each, one per line, which ruff check and ruff format leave as
+# they are (joined, they could not fit).
 PY_ONE_LINE = 83
-PY_CHUNK = 90
+PY_CHUNK = 92
 
 
 def _py_literal(text: str) -> str:

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 import sys
 import tomllib
 
 import pytest
 import yaml
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment
 
 import local_extensions as ext
-from tests.helpers import CONTEXT, shown, squash
+from tests.helpers import BIN, CONTEXT, shown, squash
 
 # Free text as the pre-generation hook lets it through: one line, printable, tab allowed.
 one_line = st.text(
@@ -104,7 +105,7 @@ def test_py_str_wraps_a_long_value():
     lines = ext.py_str("y" * 200).splitlines()
     assert lines[0] == "("
     assert lines[-1] == "    )"
-    assert [len(line) for line in lines[1:-1]] == [8 + ext.PY_CHUNK] * 2 + [8 + 200 - 176 + 2]
+    assert [len(line) for line in lines[1:-1]] == [8 + ext.PY_CHUNK] * 2 + [8 + 200 - 180 + 2]
 
 
 @given(text=any_text)
@@ -116,6 +117,44 @@ def test_py_str_reads_back_and_fits_the_line(text):
     statement = f"    title: str = {written}"
     assert all(len(line) <= 100 for line in statement.splitlines()), statement
     ast.parse(f"class Settings:\n{statement}\n")
+
+
+def ruff_format_changes(source: str) -> str:
+    """What `ruff format` (the rendered project's line length, 100) would change in
+    `source`: an empty string when it leaves the file as it is."""
+    result = subprocess.run(
+        [BIN / "ruff", "format", "--no-cache", "--line-length", "100", "--diff", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 89,  # one literal of 91 columns: fits inside the parentheses
+        "x" * 90,  # 92 columns: the most that fits there
+        "x" * 91,  # 93: two literals
+        '""""\U000172b0\u0124"/"!|".)"["""""["\'\'\'\xc7|=,3' * 2,
+        # hypothesis found this one: 92 columns once joined, so ruff format joined two pieces
+        '""""\U000172b0\u0124"/\U0002b29e"\U00018c19\U0002beef\t!|".)"["""""["\'\'\'\xc7\u0111|=,3',
+    ],
+)
+def test_py_str_is_what_ruff_format_writes(text):
+    text = text.encode().decode("unicode_escape")
+    assert ruff_format_changes(f"class Settings:\n    title: str = {ext.py_str(text)}\n") == ""
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=one_line.filter(lambda s: len(s) > 20))
+def test_py_str_is_what_ruff_format_writes_for_any_answer(text):
+    """ruff format leaves the literal as it is, whatever its length (one subprocess per
+    example: the rendered project's own ruff format check is the one that counts)."""
+    assert ruff_format_changes(f"class Settings:\n    title: str = {ext.py_str(text)}\n") == ""
 
 
 # --- md_text ----------------------------------------------------------------------------------
