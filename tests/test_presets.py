@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -204,3 +205,10 @@ def test_preset_renders_lint_clean(name, tmp_path, service_python):
     assert record["template_version"] == CONTEXT["_template_version"]
     answers = preset_answers(name)
     assert {key: record["default_context"][key] for key in answers} == answers
+
+
+def test_readme_lists_every_preset():
+    """The README's preset table and presets/ agree: no preset undocumented, none stale."""
+    text = (TEMPLATE / "README.md").read_text()
+    listed = re.findall(r"^\| `([a-z0-9-]+)` \|", text, flags=re.MULTILINE)
+    assert sorted(listed) == PRESET_NAMES
