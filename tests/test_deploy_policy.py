@@ -82,22 +82,32 @@ def test_the_policy_is_enough_and_all_of_it_is_needed(render, name):
         assert json.loads(pinned) == rendered_policy(project, environment)
 
 
+def describe_reaching(calls, resource_types, handlers) -> str:
+    """Assert that `calls` include each handler of each resource type; return every call
+    described, one a line, for the assertions on names, ARNs and conditions."""
+    sources = {call.source.split(" (")[0] for call in calls}
+    for rtype in resource_types:
+        for handler in handlers:
+            assert f"{rtype} {handler} handler" in sources, (rtype, handler)
+    return "\n".join(call.describe() for call in calls)
+
+
 def test_the_calls_cover_what_a_deploy_does(render):
     """The default render's calls: every handler of every resource the transform makes,
     sam deploy's own calls and sam delete's, with the render's names."""
     project = render()
     calls, excluded = dp.deploy_calls(project)
-    sources = {call.source.split(" (")[0] for call in calls}
-    for rtype in (
-        "AWS::Lambda::Function",
-        "AWS::Lambda::Permission",
-        "AWS::Logs::LogGroup",
-        "AWS::ApiGatewayV2::Api",
-        "AWS::ApiGatewayV2::Stage",
-    ):
-        for handler in ("create", "read", "delete"):
-            assert f"{rtype} {handler} handler" in sources, (rtype, handler)
-    described = "\n".join(call.describe() for call in calls)
+    described = describe_reaching(
+        calls,
+        [
+            "AWS::Lambda::Function",
+            "AWS::Lambda::Permission",
+            "AWS::Logs::LogGroup",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::ApiGatewayV2::Stage",
+        ],
+        ("create", "read", "delete"),
+    )
     # The issue's own example: the HTTP API's stage is created with tags.
     assert (
         "AWS::ApiGatewayV2::Stage create handler (HttpApiApiGatewayDefaultStage): "
@@ -127,18 +137,18 @@ def test_the_calls_cover_the_release_resources(render):
     project = render(**RENDERS["preset:production"])
     for environment in ("staging", "production"):
         calls, excluded = dp.deploy_calls(project, environment)
-        sources = {call.source.split(" (")[0] for call in calls}
-        for rtype in (
-            "AWS::CodeDeploy::Application",
-            "AWS::CodeDeploy::DeploymentGroup",
-            "AWS::CloudWatch::Alarm",
-            "AWS::CloudWatch::Dashboard",
-            "AWS::SNS::Topic",
-            "AWS::SNS::Subscription",
-        ):
-            for handler in ("create", "delete"):
-                assert f"{rtype} {handler} handler" in sources, (rtype, handler)
-        described = "\n".join(call.describe() for call in calls)
+        described = describe_reaching(
+            calls,
+            [
+                "AWS::CodeDeploy::Application",
+                "AWS::CodeDeploy::DeploymentGroup",
+                "AWS::CloudWatch::Alarm",
+                "AWS::CloudWatch::Dashboard",
+                "AWS::SNS::Topic",
+                "AWS::SNS::Subscription",
+            ],
+            ("create", "delete"),
+        )
         stack = f"orders-api-{environment}"  # also the function's name: the slug
 
         def regional(service: str) -> str:
