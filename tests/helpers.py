@@ -294,9 +294,15 @@ def parliament_findings(policy_text: str) -> list[str]:
     ]
 
 
-def sam_transform(template: dict, region: str) -> dict:
+def sam_transform(
+    template: dict,
+    region: str,
+    parameter_values: dict | None = None,
+    code_uri: str = "s3://artifact-bucket/artifact.zip",
+) -> dict:
     """The plain CloudFormation that the AWS::Serverless transform makes of a SAM template,
-    offline (the local CodeUri stands in for the S3 location `sam deploy` would upload to)."""
+    offline, with `parameter_values` (parameters and pseudo parameters, as the change set
+    passes them); each function's code at `code_uri`, where `sam deploy` would upload it."""
     import copy
     import os
 
@@ -309,11 +315,11 @@ def sam_transform(template: dict, region: str) -> dict:
     template = copy.deepcopy(template)
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = "s3://artifact-bucket/artifact.zip"
+            resource["Properties"]["CodeUri"] = code_uri
     previous = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = region
     try:
-        return transform(template, {}, NoManagedPolicies())
+        return transform(template, dict(parameter_values or {}), NoManagedPolicies())
     finally:
         if previous is None:
             del os.environ["AWS_DEFAULT_REGION"]
@@ -496,7 +502,8 @@ def service_tests(project: Path, python: Path):
 
 def lint_rendered(project: Path, python: Path) -> None:
     """Everything a render must pass: no leftover Jinja, ruff under the project's own
-    configuration, cfn-lint on both CloudFormation templates (every finding counts),
+    configuration, cfn-lint on both CloudFormation templates (every finding counts) and on
+    what CloudFormation receives for each stack, the two stacks fitting together,
     parliament on the deploy policy, the CI file against its SchemaStore schema (and
     zizmor on a GitHub workflow), and the project's own test suite (run with `python`, see
     `service_tests`)."""
@@ -508,6 +515,10 @@ def lint_rendered(project: Path, python: Path) -> None:
     findings = cfn_lint(project / "template.yml", region)
     findings += cfn_lint(project / "infra" / "bootstrap.yml", region)
     assert findings == []
+    from tests import stacks
+
+    assert stacks.cloudformation_findings(project) == []
+    assert stacks.fit_problems(project) == []
     policies = sorted((project / "iam").glob("deploy-policy*.json"))  # one per environment
     assert policies
     for policy in policies:

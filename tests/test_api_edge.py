@@ -23,6 +23,7 @@ from cookiecutter.prompt import prompt_for_config
 from jinja2 import FileSystemLoader
 
 from tests import deploy_permissions as dp
+from tests import stacks
 from tests.helpers import (
     BIN,
     EXAMPLE_ISSUER,
@@ -306,9 +307,12 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
         "template.yml",
         "iam/deploy-policy.json",
         "samconfig.toml",
+        "infra/bootstrap.yml",
         ".cookiecutter.json",
     )
     assert cfn_lint(tmp_path / "template.yml", a["aws_region"]) == []
+    assert stacks.cloudformation_findings(tmp_path) == []
+    assert stacks.fit_problems(tmp_path) == []
     policy_text = (tmp_path / "iam" / "deploy-policy.json").read_text()
     assert parliament_findings(policy_text) == []
     template = load_yaml(tmp_path / "template.yml")

@@ -21,9 +21,11 @@ from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
 
 from hooks import post_gen_project as post
+from tests import stacks
 from tests.helpers import (
     BIN,
     CHOICES,
+    DEFAULTS,
     SINGLE_OPTIONS,
     TEMPLATE,
     cfn_lint,
@@ -306,7 +308,14 @@ ALARMS = {
     "Api5xxAlarm": ("AWS/ApiGateway", None, "Api5xxRateAlarmThreshold"),
     "LatencyP99Alarm": ("AWS/ApiGateway", "Latency", "LatencyP99AlarmThresholdMs"),
 }
+# A canary's rollback alarms: (namespace, metric, threshold) of the version being deployed.
+ROLLBACK_ALARMS = {
+    "NewVersionErrorsAlarm": ("AWS/Lambda", "Errors", "ErrorsAlarmThreshold"),
+    "NewVersion5xxAlarm": (None, "Errors", "Api5xxRateAlarmThreshold"),  # the app's namespace
+    "NewVersionLatencyP99Alarm": (None, "Latency", "LatencyP99AlarmThresholdMs"),
+}
 ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+VERSION = {"Fn::GetAtt": ["ApiFunction", "Version.Version"]}
 
 
 def check_alarms(project: Path, answers: dict) -> None:
@@ -340,6 +349,47 @@ def check_alarms(project: Path, answers: dict) -> None:
     assert resources["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
 
 
+def check_rollback_alarms(project: Path, answers: dict) -> None:
+    """A canary's rollback alarms watch the version being deployed only (Lambda's metrics of
+    the alias's executed version, the app's metrics of its function version), notify nobody
+    (CodeDeploy acts on them), and share the paging alarms' thresholds."""
+    template = sam_template(project)
+    resources = template["Resources"]
+    if answers["deployment_strategy"] != "canary":
+        assert not set(ROLLBACK_ALARMS) & set(resources)
+        return
+    variables = function_properties(template)["Environment"]["Variables"]
+    for name, (namespace, metric, threshold) in ROLLBACK_ALARMS.items():
+        props = resources[name]["Properties"]
+        assert resources[name]["Type"] == "AWS::CloudWatch::Alarm"
+        assert props["Namespace"] == (namespace or variables["METRICS_NAMESPACE"])
+        assert props["MetricName"] == metric
+        assert props["Threshold"] == {"Ref": threshold}
+        assert props["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-new-version-")
+        assert "AlarmActions" not in props
+        assert "OKActions" not in props
+        assert (props["Period"], props["EvaluationPeriods"]) == (60, 1)
+        assert props["TreatMissingData"] == "notBreaching"
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        if namespace == "AWS/Lambda":
+            assert dimensions == {
+                "FunctionName": {"Ref": "ApiFunction"},
+                "Resource": {"Fn::Sub": "${ApiFunction}:live"},
+                "ExecutedVersion": VERSION,
+            }
+        else:  # the second dimension set of the app's metrics (core/observability.py)
+            assert dimensions == {
+                "function_name": {"Ref": "ApiFunction"},
+                "function_version": VERSION,
+            }
+    assert resources["NewVersion5xxAlarm"]["Properties"]["Statistic"] == "Average"
+    assert resources["NewVersionLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    observability = project / "src" / answers["package_name"] / "core" / "observability.py"
+    text = observability.read_text()
+    assert '"function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")' in text
+    assert '"function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "")' in text
+
+
 def check_alarm_topic_and_dashboard(project: Path, answers: dict) -> None:
     """The topic is encrypted with the bootstrap's key; the e-mail subscription only when an
     address was given; the dashboard shows every alarm."""
@@ -358,8 +408,10 @@ def check_alarm_topic_and_dashboard(project: Path, answers: dict) -> None:
         assert "AlarmEmail" not in template["Parameters"]
     assert resources["Dashboard"]["Properties"]["DashboardName"] == {"Ref": "AWS::StackName"}
     body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    for name in ALARMS:
+    canary = answers["deployment_strategy"] == "canary"
+    for name in [*ALARMS, *(ROLLBACK_ALARMS if canary else [])]:
         assert "${" + name + ".Arn}" in body[0]
+    json.loads(re.sub(r"\$\{[^}]+\}", "0", body[0]))  # the body is JSON once substituted
 
 
 def check_deployment_preference(project: Path, answers: dict) -> None:
@@ -375,7 +427,7 @@ def check_deployment_preference(project: Path, answers: dict) -> None:
     env = "-${Environment}" if multi else ""
     preference = function["DeploymentPreference"]
     assert preference["Role"] == {"Fn::Sub": f"{ROLE_ARN}{answers['stack_name']}{env}-codedeploy"}
-    assert preference["Alarms"] == [{"Ref": name} for name in ALARMS]
+    assert preference["Alarms"] == [{"Ref": name} for name in ROLLBACK_ALARMS]
     assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
     if multi:
         assert preference["Type"] == {
@@ -418,7 +470,7 @@ def check_rollback_wiring(project: Path, answers: dict) -> None:
     (group,) = groups
     alarms = group["Properties"]["AlarmConfiguration"]
     assert alarms["Enabled"] is True
-    assert alarms["Alarms"] == [{"Name": {"Ref": name}} for name in ALARMS]
+    assert alarms["Alarms"] == [{"Name": {"Ref": name}} for name in ROLLBACK_ALARMS]
     rollback = group["Properties"]["AutoRollbackConfiguration"]
     assert rollback["Enabled"] is True
     assert "DEPLOYMENT_STOP_ON_ALARM" in rollback["Events"]
@@ -1012,7 +1064,21 @@ def check_deployment_doc(project: Path, answers: dict) -> None:
             assert not any(text in deployment for text in texts), other
 
 
+def check_cloudformation_lints_clean(project: Path, answers: dict) -> None:
+    """What CloudFormation receives for each stack (the SAM transform with the deploy's
+    region, account, stack name and overrides) lints clean: no cycle, no dangling reference."""
+    assert stacks.cloudformation_findings(project) == []
+
+
+def check_stacks_fit(project: Path, answers: dict) -> None:
+    """Each name the service stacks expect from the bootstrap stack is created there, and
+    samconfig.toml overrides only parameters template.yml has."""
+    assert stacks.fit_problems(project) == []
+
+
 CHECKS = [
+    check_cloudformation_lints_clean,
+    check_stacks_fit,
     check_function,
     check_function_logging,
     check_snapstart,
@@ -1020,6 +1086,7 @@ CHECKS = [
     check_api,
     check_sam_transform,
     check_alarms,
+    check_rollback_alarms,
     check_alarm_topic_and_dashboard,
     check_deployment_preference,
     check_pre_traffic_hook,
@@ -1108,6 +1175,51 @@ def test_a_check_can_fail(render):
         check_policy_files(project, {**answers, "environments": "staging-production"})
     with pytest.raises(AssertionError):
         check_deployment_preference(project, {**answers, "deployment_strategy": "all-at-once"})
+
+
+def test_the_transformed_stack_shows_a_cycle(bake):
+    """The lint of what CloudFormation receives catches the cycle that the lint of
+    template.yml cannot see: a rollback alarm that names the HTTP API (HttpApi -> alias ->
+    deployment group -> alarm -> HttpApi)."""
+    project = bake()
+    assert cfn_lint(project / "template.yml", DEFAULTS["aws_region"]) == []
+    assert stacks.cloudformation_findings(project) == []
+    template = project / "template.yml"
+    text = template.read_text()
+    marker = "      Dimensions:\n        - Name: FunctionName\n          Value: !Ref ApiFunction\n"
+    assert text.count(marker) >= 1
+    start = text.index("  NewVersionErrorsAlarm:")
+    head, tail = text[:start], text[start:]
+    tail = tail.replace(
+        marker, marker + "        - Name: ApiId\n          Value: !Ref HttpApi\n", 1
+    )
+    template.write_text(head + tail)
+    stacks._transformed.cache_clear()
+    assert cfn_lint(template, DEFAULTS["aws_region"]) == []  # the source still lints clean
+    findings = stacks.cloudformation_findings(project)
+    assert findings
+    assert all("E3004" in finding for finding in findings), findings
+
+
+def test_stacks_fit_can_fail(bake):
+    """A role the bootstrap names differently, or an override of a parameter the service
+    template lacks, is reported with the environment it breaks."""
+    project = bake(environments="staging-production")
+    assert stacks.fit_problems(project) == []
+    bootstrap = project / "infra" / "bootstrap.yml"
+    role = f"RoleName: {DEFAULTS['stack_name']}-production-codedeploy"
+    assert role in bootstrap.read_text()
+    bootstrap.write_text(bootstrap.read_text().replace(role, role + "-renamed"))
+    samconfig = project / "samconfig.toml"
+    samconfig.write_text(
+        samconfig.read_text().replace('"Environment=staging"', '"Environment=staging Stage=x"')
+    )
+    problems = stacks.fit_problems(project)
+    assert problems == [
+        "[staging] samconfig overrides Stage, no parameter",
+        f"[production] role 'arn:aws:iam::123456789012:role/{DEFAULTS['stack_name']}"
+        "-production-codedeploy' is not created by infra/bootstrap.yml",
+    ], problems
 
 
 def test_cfn_lint_reports_informational_findings(tmp_path):

@@ -123,7 +123,7 @@ def check_production(project: Path) -> None:
     }
     assert preference["Alarms"] == [
         {"Ref": name}
-        for name in ("ErrorsAlarm", "ThrottlesAlarm", "Api5xxAlarm", "LatencyP99Alarm")
+        for name in ("NewVersionErrorsAlarm", "NewVersion5xxAlarm", "NewVersionLatencyP99Alarm")
     ]
     assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
     assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}

@@ -137,6 +137,30 @@ def test_errors_and_the_cold_start_are_counted(telemetry):
     assert {span.name for span in spans if span.kind.name == "SERVER"} == {"GET /boom/{item}"}
 
 
+def test_on_lambda_the_metrics_carry_the_function_version(telemetry, monkeypatch):
+    """A second dimension set names the function and version that answered: what a
+    canary's rollback alarms watch (docs/operations.md). A route's exception counts."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    versioned = FastAPI(telemetry={"tracer_provider": tracer_provider})
+    versioned.add_middleware(
+        RequestTelemetry, header="x-correlation-id", namespace="ns", service="svc"
+    )
+
+    @versioned.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError
+
+    client = TestClient(versioned, raise_server_exceptions=False)
+    assert client.get("/boom").status_code == 500
+    _, emf, _ = telemetry()
+    (blob,) = [blob for blob in emf if "Latency" in blob]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["route", "service"], ["function_name", "function_version"]]
+    assert (blob["function_name"], blob["function_version"]) == ("my-function", "7")
+    assert blob["Errors"] == [1.0]
+
+
 def test_spans_reach_the_xray_daemon_as_subsegments(make_event, lambda_context, monkeypatch):
     """What the daemon receives over UDP: X-Ray's header line, then a subsegment of the
     invocation's trace, named by the route."""

@@ -114,7 +114,9 @@ def request_ids(scope: Scope) -> dict[str, str]:
 class RequestTelemetry:
     """ASGI middleware (inside FastAPI's telemetry, so the request's span is current):
     correlation id in and out, the ids on every log line of the request, one access log
-    line, and EMF metrics per route (`Latency`, `Errors`) plus `ColdStart` once."""
+    line, and EMF metrics per route (`Latency`, `Errors`) plus `ColdStart` once. On Lambda the
+    same metrics also carry the function's name and version, which the canary's rollback
+    alarms watch (docs/operations.md)."""
 
     def __init__(self, app: ASGIApp, *, header: str, namespace: str, service: str) -> None:
         self.app = app
@@ -125,6 +127,13 @@ class RequestTelemetry:
         # One metric set, flushed at the end of each request: record() never awaits, so
         # two requests on the event loop never write into it at once.
         self.metrics = EphemeralMetrics(namespace=namespace, service=service)
+        # The function and the version this execution environment runs (unset outside Lambda).
+        self.version = {
+            "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            "function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+        }
+        if not all(self.version.values()):
+            self.version = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,6 +194,8 @@ class RequestTelemetry:
 
         metrics = self.metrics
         metrics.add_dimension(name="route", value=route_key)
+        if self.version:
+            metrics.add_dimensions(**self.version)  # a second dimension set: the version's
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
         metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=int(status >= 500))
         metrics.flush_metrics()
