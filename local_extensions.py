@@ -1,24 +1,765 @@
-"""Escaping filters of the template: free text written into each target format.
+"""The template's local extension: the model of the answers, the deploy policy as data,
+and the escaping filters.
 
-Cookiecutter loads them through `_extensions` in cookiecutter.json (its documented local
-extensions, made with `simple_filter` at the end of this file); the templates use them as
-`{{ cookiecutter.description | toml_str }}`. Each filter is a plain function of the answer
-as typed that returns it ready to paste where the format expects a value. The
-pre-generation hook has already refused line breaks and control characters in free text
-(tab excepted); the filters escape them anyway, so that no value can break out.
-tests/test_filters.py tests each filter on its own. This module imports nothing beyond
-cookiecutter: cruft loads it too (docs/updating.md).
+Cookiecutter loads it through `_extensions` in cookiecutter.json (its documented local
+extensions, made with `simple_filter` at the end of this file); cruft loads it too
+(docs/updating.md). It imports nothing beyond the standard library and cookiecutter.
+
+- `model(answers)` computes every fact derived from the answers, once: the flags, the
+  environments and every name each of them gives, the API's kind, the edge (public routes,
+  Cognito pool, origins), the CI identity and the name-length limits. The templates get it
+  as `{%- set m = cookiecutter | model -%}`, both hooks as JSON data (`| model | tojson`),
+  the tests with `from local_extensions import model`. It never raises on answers the
+  pre-generation hook refuses: that hook reports them.
+- `deploy_policy(facts, environment, cfn)` is the deploy policy of one environment, built
+  from the model; `iam/deploy-policy*.json` and the bootstrap's `DeployPolicy` render it
+  (`| deploy_policy_json`).
+- The escaping filters write free text into each target format: each is a plain function of
+  the answer as typed that returns it ready to paste where the format expects a value
+  (`{{ cookiecutter.description | toml_str }}`). The pre-generation hook has already refused
+  line breaks and control characters in free text (tab excepted); the filters escape them
+  anyway, so that no value can break out. tests/test_filters.py tests each on its own.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from cookiecutter.utils import simple_filter
 from jinja2 import Environment
 from jinja2.ext import Extension
+
+# --- the model of the answers -----------------------------------------------------------------
+
+# Region codes of the commercial `aws` partition, kept offline so that a render needs no
+# network: the pre-generation hook accepts exactly these (its `aws_region` rule), and the
+# longest bounds the slug (the default bucket <slug>-artifacts-<region>). tests/test_hooks.py
+# compares them with the endpoint data bundled in botocore.
+AWS_REGIONS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "me-west-1",
+    "mx-central-1",
+    "sa-east-1",
+    "sa-west-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+)
+
+# The choices the model knows, each with what it means (a test holds them equal to
+# cookiecutter.json's lists). environments: the environments each value deploys, as
+# (name, logical id suffix); "single" deploys one, unnamed.
+ENVIRONMENTS = {
+    "single": (("", ""),),
+    "staging-production": (("staging", "Staging"), ("production", "Production")),
+}
+DEPLOYMENT_STRATEGIES = ("canary", "all-at-once")
+API_TYPES = {
+    "http": {
+        "title": "HTTP API",
+        "id": "HttpApi",  # the logical id of the API in template.yml
+        "event": "HttpApi",  # the function's event type
+        "ref_key": "ApiId",  # how an event names its API
+        "timeout_max": 30,  # the integration timeout, in seconds
+        "arn_path": "/apis",  # API Gateway's resource path of the flavour
+    },
+    "rest": {
+        "title": "REST API",
+        "id": "RestApi",
+        "event": "Api",
+        "ref_key": "RestApiId",
+        "timeout_max": 29,
+        "arn_path": "/restapis",
+    },
+}
+AUTH = ("none", "jwt")
+CI_PROVIDERS = {
+    "github-actions": {
+        "title": "GitHub Actions",
+        "oidc_host": "token.actions.githubusercontent.com",
+    },
+    "gitlab": {"title": "GitLab CI", "oidc_host": "gitlab.com"},
+    "travis": {"title": "Travis CI", "oidc_host": ""},
+    "none": {"title": "", "oidc_host": ""},
+}
+
+# Every name the template derives, as a suffix or prefix of an answer: the one place each
+# is spelled. Per environment, the environment's suffix (-staging, -production) comes
+# first: <stack>-production-pre-traffic.
+SUFFIXES = {
+    "codedeploy_role": "-codedeploy",  # <stack><env>-codedeploy: CodeDeploy's service role
+    "pre_traffic": "-pre-traffic",  # <stack><env>-pre-traffic role, <function><env>-pre-traffic
+    "deploy_identity": "-deploy",  # <stack><env>-deploy: the CI role or user, the policy
+    "bootstrap_stack": "-bootstrap",  # <stack>-bootstrap: the bootstrap stack
+    "alarms": "-alarms",  # <stack><env>-alarms topic, alias/<stack>-alarms key
+    "access_log": "-access",  # /aws/vendedlogs/apigateway/<stack><env>-access
+    "codedeploy_app": "-ServerlessDeploymentApplication-*",  # what SAM names the application
+    "companion_stack": "-????????-CompanionStack",  # what `sam delete` looks for
+}
+# The defaults cookiecutter.json derives from the slug (a test holds them equal).
+DEFAULT_NAMES = {
+    "deployment_bucket": "{slug}-artifacts-{region}",
+    "lambda_role_name": "{slug}-lambda-role",
+    "stack_name": "{slug}",
+    "function_name": "{slug}",
+}
+FUNCTION_LOG_GROUP = "/aws/lambda/"
+ACCESS_LOG_GROUP = "/aws/vendedlogs/apigateway/"
+POLICY_FILE = "iam/deploy-policy{suffix}.json"
+# `sam delete` looks for <stack[:104]>-<8 hex>-CompanionStack (samcli's CompanionStack).
+COMPANION_STACK_PREFIX = 104
+
+# Name limits: IAM role and user names, Lambda function names, CloudFormation stack names,
+# S3 bucket names, API Gateway stage names.
+IAM_NAME_MAX = 64
+FUNCTION_MAX = 64
+STACK_MAX = 128
+BUCKET_MAX = 63
+STAGE_MAX = 128
+
+# Routes that stay public when the versioned API needs a token: the health check and the
+# interactive docs (what FastAPI serves for them), as (event name, path).
+PUBLIC_ROUTES = (
+    ("Ping", "/ping"),
+    ("Docs", "/docs"),
+    ("DocsOAuth2Redirect", "/docs/oauth2-redirect"),
+    ("OpenApi", "/openapi.json"),
+)
+# CORS preflight requests carry no token: with JWT and CORS, OPTIONS stays public. `/{proxy+}`
+# does not match `/` on the REST API, which needs a route of its own.
+PREFLIGHT_ROUTES = {
+    "http": (("Preflight", "/{proxy+}"),),
+    "rest": (("RootPreflight", "/"), ("Preflight", "/{proxy+}")),
+}
+# A Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
+COGNITO_ISSUER = re.compile(
+    r"https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/(([a-z0-9-]+)_[A-Za-z0-9]+)"
+)
+
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "on"}
+
+
+def _text(answers: Mapping, key: str) -> str:
+    value = answers.get(key, "")
+    return value if isinstance(value, str) else str(value)
+
+
+def _bool(value: object) -> bool:
+    """A boolean answer, typed (`yes`, `off`, ...) or given as a boolean."""
+    if isinstance(value, str):
+        return value.strip().lower() in TRUE_WORDS
+    return bool(value)
+
+
+def environment_names(answers: Mapping, suffix: str) -> dict[str, str]:
+    """Every name of one environment whose names end in `suffix` ("" with one stack,
+    "-staging", or a placeholder such as "-${Environment}" for template.yml)."""
+    stack = _text(answers, "stack_name") + suffix
+    function = _text(answers, "function_name") + suffix
+    hook = function + SUFFIXES["pre_traffic"]
+    return {
+        "suffix": suffix,
+        "stack": stack,
+        "function": function,
+        "hook_function": hook,
+        "lambda_role": _text(answers, "lambda_role_name") + suffix,
+        "codedeploy_role": stack + SUFFIXES["codedeploy_role"],
+        "pre_traffic_role": stack + SUFFIXES["pre_traffic"],
+        "deploy_identity": stack + SUFFIXES["deploy_identity"],
+        "function_log_group": FUNCTION_LOG_GROUP + function,
+        "hook_log_group": FUNCTION_LOG_GROUP + hook,
+        "access_log_group": ACCESS_LOG_GROUP + stack + SUFFIXES["access_log"],
+        "alarm_topic": stack + SUFFIXES["alarms"],
+        "codedeploy_app": stack + SUFFIXES["codedeploy_app"],
+        "companion_stack": stack[:COMPANION_STACK_PREFIX] + SUFFIXES["companion_stack"],
+        "artifact_prefix": stack,
+        "policy_file": POLICY_FILE.format(suffix=suffix),
+    }
+
+
+def _environments(answers: Mapping) -> list[dict]:
+    """Each environment the answers deploy, with its names; an unknown `environments`
+    answer (the hook refuses it) deploys one."""
+    choice = ENVIRONMENTS.get(_text(answers, "environments"), ENVIRONMENTS["single"])
+    return [
+        {
+            "name": name,
+            "id": logical_id,  # the suffix of the bootstrap's logical ids: DeployRoleStaging
+            "config_env": name or "default",  # samconfig.toml's section
+            **environment_names(answers, f"-{name}" if name else ""),
+        }
+        for name, logical_id in choice
+    ]
+
+
+def _longest(suffixes: list[str]) -> str:
+    return max(suffixes, key=len) if suffixes else ""
+
+
+def name_limits(answers: Mapping) -> dict[str, dict]:
+    """For each name answer, its longest length and why: the longest name the template
+    derives from it (`name`, with its placeholder), and the limit that name must fit."""
+    env = _longest([f"-{name}" if name else "" for name, _ in _choice_environments(answers)])
+    canary = _text(answers, "deployment_strategy") == "canary"
+    ci = _text(answers, "ci_provider") != "none"
+    iam = [SUFFIXES["deploy_identity"]] if ci else []
+    iam += [SUFFIXES["codedeploy_role"], SUFFIXES["pre_traffic"]] if canary else []
+    if iam:
+        stack_tail = env + _longest(iam)
+        stack = {
+            "max": IAM_NAME_MAX - len(stack_tail),
+            "name": f"<stack>{stack_tail}",
+            "fits": IAM_NAME_MAX,
+            "what": "the bootstrap's IAM role",
+        }
+    else:
+        stack = {
+            "max": STACK_MAX - len(SUFFIXES["bootstrap_stack"]),
+            "name": "<stack>" + SUFFIXES["bootstrap_stack"],
+            "fits": STACK_MAX,
+            "what": "its bootstrap stack",
+        }
+    function_tail = env + (SUFFIXES["pre_traffic"] if canary else "")
+    return {
+        "project_slug": slug_limit(),
+        "lambda_role_name": {
+            "max": IAM_NAME_MAX - len(env),
+            "name": f"<role>{env}",
+            "fits": IAM_NAME_MAX,
+            "what": "the Lambda role",
+        },
+        "stack_name": stack,
+        "function_name": {
+            "max": FUNCTION_MAX - len(function_tail),
+            "name": f"<function>{function_tail}",
+            "fits": FUNCTION_MAX,
+            "what": "the Lambda function",
+        },
+        "stage_name": {"max": STAGE_MAX, "name": "<stage>", "fits": STAGE_MAX, "what": "the stage"},
+    }
+
+
+def _choice_environments(answers: Mapping) -> tuple:
+    return ENVIRONMENTS.get(_text(answers, "environments"), ENVIRONMENTS["single"])
+
+
+def slug_limit() -> dict:
+    """The slug's limit: every default derived from it stays valid in every region and
+    with every option (the longest environment, the pre-traffic names, the bootstrap)."""
+    region = max(len(region) for region in AWS_REGIONS)
+    env = _longest([f"-{name}" for envs in ENVIRONMENTS.values() for name, _ in envs if name])
+    role = DEFAULT_NAMES["lambda_role_name"].removeprefix("{slug}")
+    bucket = DEFAULT_NAMES["deployment_bucket"].removeprefix("{slug}").removesuffix("{region}")
+    room = {
+        f"<slug>{bucket}<region>": BUCKET_MAX - len(bucket) - region,  # 63 - 11 - 14 = 38
+        f"<slug>{role}": IAM_NAME_MAX - len(role),
+        "<slug>" + SUFFIXES["deploy_identity"]: IAM_NAME_MAX - len(SUFFIXES["deploy_identity"]),
+        f"<slug>{env}" + SUFFIXES["pre_traffic"]: min(IAM_NAME_MAX, FUNCTION_MAX)
+        - len(env + SUFFIXES["pre_traffic"]),
+        f"<slug>{env}{role}": IAM_NAME_MAX - len(env + role),
+        "<slug>" + SUFFIXES["bootstrap_stack"]: STACK_MAX - len(SUFFIXES["bootstrap_stack"]),
+    }
+    name = min(room, key=room.get)
+    return {"max": room[name], "name": name, "fits": BUCKET_MAX, "what": "the default bucket"}
+
+
+def cognito_pool(issuer: str) -> dict | None:
+    """The user pool of a Cognito issuer URL (its region and id), or None."""
+    match = COGNITO_ISSUER.fullmatch(issuer)
+    if not match:
+        return None
+    return {"host_region": match.group(1), "region": match.group(3), "id": match.group(2)}
+
+
+def origin_list(value: str) -> list[str]:
+    """The origins of the `cors_origins` answer: comma-separated, spaces around the commas
+    allowed, empty for none (the pre-generation hook checks each origin)."""
+    return [origin.strip() for origin in str(value).split(",")] if str(value).strip() else []
+
+
+def model(answers: Mapping) -> dict:
+    """Every fact the templates, the hooks and the tests derive from the answers, as plain
+    data (JSON-ready). Unknown or refused answers give a model too (the pre-generation hook
+    reports them)."""
+    api_type = _text(answers, "api_type")
+    api = API_TYPES.get(api_type, API_TYPES["http"])
+    canary = _text(answers, "deployment_strategy") == "canary"
+    snapstart = _bool(answers.get("snapstart", False))
+    multi = _text(answers, "environments") == "staging-production"
+    provider = _text(answers, "ci_provider")
+    ci = CI_PROVIDERS.get(provider, CI_PROVIDERS["none"])
+    jwt = _text(answers, "auth") == "jwt"
+    origins = origin_list(_text(answers, "cors_origins"))
+    domain = _text(answers, "domain_name")
+    stack = _text(answers, "stack_name")
+    environments = _environments(answers)
+    # How template.yml and the docs name a per-environment resource: with one stack, the
+    # environment's own names; with two, a placeholder for the environment.
+    sam = environment_names(answers, "-${Environment}") if multi else environments[0]
+    any_env = environment_names(answers, "-<env>") if multi else environments[0]
+    return {
+        "multi": multi,
+        "environments": environments,
+        "sam": sam,
+        "any_env": any_env,
+        "canary": canary,
+        "snapstart": snapstart,
+        # Every deployment publishes a version behind the alias `live` when CodeDeploy
+        # shifts it or SnapStart restores versions.
+        "alias": canary or snapstart,
+        "http": api_type == "http",
+        "rest": api_type == "rest",
+        "api": {"kind": api_type, **api},
+        "jwt": jwt,
+        "public_routes": [list(route) for route in PUBLIC_ROUTES],
+        "preflight_routes": [list(route) for route in PREFLIGHT_ROUTES.get(api_type, ())],
+        "cognito": cognito_pool(_text(answers, "jwt_issuer")) if jwt else None,
+        "origins": origins,
+        "domain": domain,
+        "dns": bool(domain and _text(answers, "hosted_zone_id")),
+        "alarm_email": _text(answers, "alarm_email"),
+        "hosted_zone_id": _text(answers, "hosted_zone_id"),
+        "region": _text(answers, "aws_region"),
+        "ci": {
+            "provider": provider,
+            "title": ci["title"],
+            "github": provider == "github-actions",
+            "gitlab": provider == "gitlab",
+            "travis": provider == "travis",
+            "pipeline": provider in CI_PROVIDERS and provider != "none",
+            "oidc": bool(ci["oidc_host"]),
+            "oidc_host": ci["oidc_host"],
+        },
+        "bucket": _text(answers, "deployment_bucket"),
+        "bootstrap_stack": stack + SUFFIXES["bootstrap_stack"],
+        "alarm_key_alias": "alias/" + stack + SUFFIXES["alarms"],
+        "limits": name_limits(answers),
+        "choices": {
+            "environments": list(ENVIRONMENTS),
+            "deployment_strategy": list(DEPLOYMENT_STRATEGIES),
+            "api_type": list(API_TYPES),
+            "auth": list(AUTH),
+            "ci_provider": list(CI_PROVIDERS),
+        },
+        "regions": list(AWS_REGIONS),
+    }
+
+
+def environment(facts: dict, name: str = "") -> dict:
+    """The environment `name` of a model ("" with one stack)."""
+    for env in facts["environments"]:
+        if env["name"] == name:
+            return env
+    raise KeyError(f"no environment {name!r}: {[e['name'] for e in facts['environments']]}")
+
+
+# --- the deploy policy, as data ---------------------------------------------------------------
+
+TRANSFORM = "transform/Serverless-2016-10-31"
+
+
+def deploy_policy(facts: dict, env_name: str = "", cfn: bool = False) -> dict:
+    """The deploy policy of one environment: what `sam deploy` of template.yml needs, and no
+    more. `cfn`: as the bootstrap writes it, every ARN {"Fn::Sub": ...} pinned to
+    ${AWS::Partition} and ${AWS::AccountId}; else as iam/deploy-policy*.json, where the
+    account is `*` (an identity policy only reaches its own account's resources)."""
+    env = environment(facts, env_name)
+    region = facts["region"]
+    partition = "${AWS::Partition}" if cfn else "aws"
+
+    def arn(service: str, resource: str, region: str = region, account: object = True):
+        account = ("${AWS::AccountId}" if cfn else "*") if account is True else account or ""
+        text = f"arn:{partition}:{service}:{region}:{account}:{resource}"
+        return {"Fn::Sub": text} if cfn else text
+
+    def allow(sid: str, actions: list[str], resources, condition: dict | None = None) -> dict:
+        statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": actions[0] if len(actions) == 1 else actions,
+            "Resource": resources,
+        }
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+    stack, fn, hook = env["stack"], env["function"], env["hook_function"]
+    canary, alias = facts["canary"], facts["alias"]
+    lambda_actions = [
+        "CreateFunction",
+        "DeleteFunction",
+        "GetFunction",
+        "GetFunctionCodeSigningConfig",
+        "GetFunctionRecursionConfig",
+        "GetFunctionScalingConfig",
+        "GetPolicy",
+        "GetRuntimeManagementConfig",
+        "ListTags",
+        "TagResource",
+        "UntagResource",
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+    ]
+    if alias:  # versions and the alias `live`
+        lambda_actions += [
+            "CreateAlias",
+            "DeleteAlias",
+            "GetAlias",
+            "GetFunctionConfiguration",
+            "GetProvisionedConcurrencyConfig",
+            "ListVersionsByFunction",
+            "PublishVersion",
+            "UpdateAlias",
+        ]
+    functions = [arn("lambda", f"function:{fn}")]
+    functions += [arn("lambda", f"function:{fn}:*")] if alias else []
+    functions += [arn("lambda", f"function:{hook}")] if canary else []
+    lambda_roles = [arn("iam", f"role/{env['lambda_role']}", region="")]
+    lambda_roles += [arn("iam", f"role/{env['pre_traffic_role']}", region="")] if canary else []
+    statements = [
+        allow(
+            "DeployTheStackThroughChangeSets",
+            [
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:GetTemplate",
+                "cloudformation:GetTemplateSummary",
+            ],
+            arn("cloudformation", f"stack/{stack}/*"),
+        ),
+        allow(
+            "LetSamDeleteLookForItsEcrCompanionStack",
+            ["cloudformation:DescribeStacks"],
+            arn("cloudformation", f"stack/{env['companion_stack']}/*"),
+        ),
+        allow(
+            "UseTheSamTransform",
+            ["cloudformation:CreateChangeSet"],
+            arn("cloudformation", TRANSFORM, account="aws"),
+        ),
+        allow(
+            "ListArtifactsUnderThePrefix",
+            ["s3:ListBucket"],
+            arn("s3", facts["bucket"], region="", account=False),
+            {"StringLike": {"s3:prefix": [env["artifact_prefix"] + "/*"]}},
+        ),
+        allow(
+            "UploadReadAndDeleteArtifacts",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            arn("s3", f"{facts['bucket']}/{env['artifact_prefix']}/*", region="", account=False),
+        ),
+        allow("ManageTheFunction", [f"lambda:{a}" for a in sorted(lambda_actions)], functions),
+        allow(
+            "LetOnlyApiGatewayInvokeTheFunction",
+            ["lambda:AddPermission", "lambda:RemovePermission"],
+            arn("lambda", f"function:{fn}" + (":*" if alias else "")),
+            {"StringEquals": {"lambda:Principal": "apigateway.amazonaws.com"}},
+        ),
+        allow(
+            "PassTheExecutionRoleToLambdaOnly",
+            ["iam:PassRole"],
+            lambda_roles if len(lambda_roles) > 1 else lambda_roles[0],
+            {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        ),
+    ]
+    if canary:
+        configs = ["LambdaAllAtOnce"] if facts["multi"] else []  # staging deploys at once
+        configs.append("LambdaCanary10Percent5Minutes")
+        statements += [
+            allow(
+                "PassTheCodeDeployRoleToCodeDeployOnly",
+                ["iam:PassRole"],
+                arn("iam", f"role/{env['codedeploy_role']}", region=""),
+                {"StringEquals": {"iam:PassedToService": "codedeploy.amazonaws.com"}},
+            ),
+            allow(
+                "ManageTheCodeDeployApplication",
+                [
+                    "codedeploy:CreateApplication",
+                    "codedeploy:DeleteApplication",
+                    "codedeploy:GetApplication",
+                    "codedeploy:GetApplicationRevision",
+                    "codedeploy:ListTagsForResource",
+                    "codedeploy:RegisterApplicationRevision",
+                    "codedeploy:TagResource",
+                    "codedeploy:UntagResource",
+                ],
+                arn("codedeploy", f"application:{env['codedeploy_app']}"),
+            ),
+            allow(
+                "ManageTheDeploymentGroupAndDeploy",
+                [
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:CreateDeploymentGroup",
+                    "codedeploy:DeleteDeploymentGroup",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:GetDeploymentGroup",
+                    "codedeploy:ListDeployments",
+                    "codedeploy:ListTagsForResource",
+                    "codedeploy:TagResource",
+                    "codedeploy:UntagResource",
+                    "codedeploy:UpdateDeploymentGroup",
+                ],
+                arn("codedeploy", f"deploymentgroup:{env['codedeploy_app']}/*"),
+            ),
+            allow(
+                "ReadTheDeploymentConfigs",
+                ["codedeploy:GetDeploymentConfig"],
+                [arn("codedeploy", f"deploymentconfig:CodeDeployDefault.{c}") for c in configs],
+            ),
+            allow(
+                "StopADeploymentWhichHasNoResourceLevelPermissions",
+                ["codedeploy:StopDeployment"],
+                "*",
+            ),
+        ]
+    tagging = ["ListTagsForResource", "TagResource", "UntagResource"]
+    statements += [
+        allow(
+            "ManageTheAlarms",
+            sorted(
+                f"cloudwatch:{a}"
+                for a in ["DeleteAlarms", "DescribeAlarms", "PutMetricAlarm", *tagging]
+            ),
+            arn("cloudwatch", f"alarm:{stack}-*"),
+        ),
+        allow(
+            "ManageTheDashboard",
+            sorted(
+                f"cloudwatch:{a}"
+                for a in ["DeleteDashboards", "GetDashboard", "PutDashboard", *tagging]
+            ),
+            arn("cloudwatch", f"dashboard/{stack}", region=""),
+        ),
+        allow(
+            "ManageTheAlarmTopic",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetDataProtectionPolicy",
+                "sns:GetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
+                "sns:PutDataProtectionPolicy",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            arn("sns", env["alarm_topic"]),
+        ),
+    ]
+    if facts["alarm_email"]:
+        statements += [
+            allow(
+                "SubscribeTheAlarmEmailOnly",
+                ["sns:Subscribe"],
+                arn("sns", env["alarm_topic"]),
+                {"StringEquals": {"sns:Protocol": "email", "sns:Endpoint": facts["alarm_email"]}},
+            ),
+            allow(
+                "ManageTheSubscriptionWhichHasNoResourceLevelPermissions",
+                [
+                    "sns:GetSubscriptionAttributes",
+                    "sns:SetSubscriptionAttributes",
+                    "sns:Unsubscribe",
+                ],
+                "*",
+            ),
+        ]
+    methods = [f"apigateway:{m}" for m in ["DELETE", "GET", "PATCH", "POST", "PUT"]]
+    apis = facts["api"]["arn_path"]
+    statements.append(
+        allow(
+            "ManageThisRegionsApis",
+            methods
+            + (["apigateway:TagResource", "apigateway:UntagResource"] if facts["http"] else []),
+            [
+                arn("apigateway", apis, account=False),
+                arn("apigateway", apis + "/*", account=False),
+                arn("apigateway", _tags_path(partition, region, apis + "/*"), account=False),
+            ],
+        )
+    )
+    domain = facts["domain"]
+    if domain:
+        statements.append(
+            allow(
+                "ManageTheCustomDomainAndItsMapping",
+                methods,
+                [
+                    arn("apigateway", "/domainnames", account=False),
+                    arn("apigateway", f"/domainnames/{domain}", account=False),
+                    arn("apigateway", f"/domainnames/{domain}/*", account=False),
+                    arn(
+                        "apigateway",
+                        _tags_path(partition, region, f"/domainnames/{domain}"),
+                        account=False,
+                    ),
+                ],
+            )
+        )
+    if facts["dns"]:
+        zone = arn("route53", f"hostedzone/{facts['hosted_zone_id']}", region="", account=False)
+        statements += [
+            allow(
+                "ChangeOnlyTheDomainsAliasRecord",
+                ["route53:ChangeResourceRecordSets"],
+                zone,
+                {
+                    "ForAllValues:StringEquals": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [domain],
+                        "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+                    }
+                },
+            ),
+            allow(
+                "ReadTheHostedZone",
+                ["route53:GetHostedZone", "route53:ListResourceRecordSets"],
+                zone,
+            ),
+            allow(
+                "WaitForTheRecordChange",
+                ["route53:GetChange"],
+                arn("route53", "change/*", region="", account=False),
+            ),
+            allow(
+                "ListHostedZonesWhichHasNoResourceLevelPermissions",
+                ["route53:ListHostedZones"],
+                "*",
+            ),
+        ]
+    groups = [env["function_log_group"]] + ([env["hook_log_group"]] if canary else [])
+    groups.append(env["access_log_group"])
+    access = [arn("logs", f"log-group:{env['access_log_group']}{tail}") for tail in ("", ":*")]
+    statements += [
+        allow(
+            "ManageTheLogGroup",
+            [
+                "logs:CreateLogGroup",
+                "logs:DeleteDataProtectionPolicy",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:GetDataProtectionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            [arn("logs", f"log-group:{group}{tail}") for group in groups for tail in ("", ":*")],
+        ),
+        allow(
+            "ReadLogGroupsWhichHasNoResourceLevelPermissions",
+            [
+                "logs:DescribeIndexPolicies",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+            ],
+            "*",
+        ),
+    ]
+    if facts["http"]:
+        statements += [
+            allow(
+                "EnableHttpApiAccessLogsWhichHaveNoResourceLevelPermissions",
+                [
+                    "logs:CreateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:UpdateLogDelivery",
+                ],
+                "*",
+            ),
+            allow(
+                "ReadTheAccessLogGroupWhenEnablingHttpApiAccessLogs",
+                ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                access,
+            ),
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _tags_path(partition: str, region: str, path: str) -> str:
+    """API Gateway's tagging path of the resources under `path` (the ARN, URL-encoded)."""
+    return f"/tags/arn%3A{partition}%3Aapigateway%3A{region}%3A%3A" + path.replace("/", "%2F")
+
+
+def _json_string(text: str) -> str:
+    """A JSON string as Jinja's `tojson` writes it (HTML-safe: <, >, & and ' escaped)."""
+    return (
+        json.dumps(text)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+
+
+def _policy_json(node: object, indent: str = "", inline: bool = False) -> str:
+    """An IAM policy as the template writes it: two-space indents, one item per line, except
+    {"Fn::Sub": ...} and the lists of a Condition, which stay on one line."""
+    if isinstance(node, str):
+        return _json_string(node)
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+        return '{"Fn::Sub": ' + _json_string(node["Fn::Sub"]) + "}"
+    inner = indent + "  "
+    if isinstance(node, list) and inline:
+        return "[" + ", ".join(_policy_json(item, inner, inline) for item in node) + "]"
+    if isinstance(node, list):
+        items = [inner + _policy_json(item, inner, inline) for item in node]
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    if isinstance(node, dict):
+        items = [
+            f"{inner}{_json_string(key)}: "
+            + _policy_json(value, inner, inline or key == "Condition")
+            for key, value in node.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    return json.dumps(node)
+
+
+def deploy_policy_json(facts: dict, env_name: str = "", cfn: bool = False) -> str:
+    """The deploy policy of one environment as JSON text (see `deploy_policy`)."""
+    return _policy_json(deploy_policy(facts, env_name, cfn))
+
 
 # --- TOML -----------------------------------------------------------------------------------
 
@@ -126,13 +867,6 @@ ESCAPES = [json_str, md_text, py_str, toml_str]
 # --- answers with a structure -----------------------------------------------------------------
 
 
-def origin_list(value: str) -> list[str]:
-    """The origins of the `cors_origins` answer: comma-separated, spaces around the commas
-    allowed, empty for none (the pre-generation hook's `cors_origins` reads it the same way
-    and has checked each origin)."""
-    return [origin.strip() for origin in str(value).split(",")] if str(value).strip() else []
-
-
 def answer_forms(context: dict) -> list[str]:
     """Every string answer that holds a `{`, as typed and as each filter above writes it,
     line by line: the post-generation hook takes these for data, not for Jinja leftovers."""
@@ -148,6 +882,7 @@ def answer_forms(context: dict) -> list[str]:
 JsonStr, MdText, PyStr, TomlStr, AnswerForms, OriginList = map(
     simple_filter, [*ESCAPES, answer_forms, origin_list]
 )
+Model, DeployPolicyJson = map(simple_filter, [model, deploy_policy_json])
 
 
 class LoadAfresh(Extension):
