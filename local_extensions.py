@@ -243,6 +243,7 @@ def name_limits(answers: Mapping) -> dict[str, dict]:
             "max": IAM_NAME_MAX - len(stack_tail),
             "name": f"<stack>{stack_tail}",
             "fits": IAM_NAME_MAX,
+            "of": "IAM names",
             "what": "the bootstrap's IAM role",
         }
     else:
@@ -250,6 +251,7 @@ def name_limits(answers: Mapping) -> dict[str, dict]:
             "max": STACK_MAX - len(SUFFIXES["bootstrap_stack"]),
             "name": "<stack>" + SUFFIXES["bootstrap_stack"],
             "fits": STACK_MAX,
+            "of": "stack names",
             "what": "its bootstrap stack",
         }
     function_tail = env + (SUFFIXES["pre_traffic"] if canary else "")
@@ -259,6 +261,7 @@ def name_limits(answers: Mapping) -> dict[str, dict]:
             "max": IAM_NAME_MAX - len(env),
             "name": f"<role>{env}",
             "fits": IAM_NAME_MAX,
+            "of": "IAM names",
             "what": "the Lambda role",
         },
         "stack_name": stack,
@@ -266,9 +269,16 @@ def name_limits(answers: Mapping) -> dict[str, dict]:
             "max": FUNCTION_MAX - len(function_tail),
             "name": f"<function>{function_tail}",
             "fits": FUNCTION_MAX,
+            "of": "Lambda function names",
             "what": "the Lambda function",
         },
-        "stage_name": {"max": STAGE_MAX, "name": "<stage>", "fits": STAGE_MAX, "what": "the stage"},
+        "stage_name": {
+            "max": STAGE_MAX,
+            "name": "<stage>",
+            "fits": STAGE_MAX,
+            "of": "stage names",
+            "what": "the stage",
+        },
     }
 
 
@@ -293,7 +303,13 @@ def slug_limit() -> dict:
         "<slug>" + SUFFIXES["bootstrap_stack"]: STACK_MAX - len(SUFFIXES["bootstrap_stack"]),
     }
     name = min(room, key=room.get)
-    return {"max": room[name], "name": name, "fits": BUCKET_MAX, "what": "the default bucket"}
+    return {
+        "max": room[name],
+        "name": name,
+        "fits": BUCKET_MAX,
+        "of": "S3 bucket names",
+        "what": "the default bucket",
+    }
 
 
 def cognito_pool(issuer: str) -> dict | None:
@@ -367,6 +383,7 @@ def model(answers: Mapping) -> dict:
         "bootstrap_stack": stack + SUFFIXES["bootstrap_stack"],
         "alarm_key_alias": "alias/" + stack + SUFFIXES["alarms"],
         "limits": name_limits(answers),
+        "default_names": dict(DEFAULT_NAMES),
         "choices": {
             "environments": list(ENVIRONMENTS),
             "deployment_strategy": list(DEPLOYMENT_STRATEGIES),

@@ -10,6 +10,8 @@ bucket and the role; no Jinja is left. The heavyweight validators (cfn-lint, `sa
 --lint`, parliament, the SchemaStore schemas, zizmor) run in the template's tests and in
 the rendered project's pre-commit and pipeline (docs/hooks.md). Any problem: one message
 naming each file and problem, exit 1, and cookiecutter removes the project directory.
+Which files belong to the options chosen, and which names each deploy policy must carry,
+come from the model of the answers (local_extensions.py), rendered here as JSON data.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import yaml
 
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+MODEL_JSON = r"""{{ cookiecutter | model | tojson }}"""
 # The answers as the templates write them (local_extensions.py's escaping filters), so that
 # Jinja-like braces typed at the prompt are known for data, not taken for leftovers.
 ANSWER_FORMS_JSON = r"""{{ cookiecutter | answer_forms | tojson }}"""
@@ -32,12 +35,6 @@ ANSWER_FORMS_JSON = r"""{{ cookiecutter | answer_forms | tojson }}"""
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{\%|\{\{\s*cookiecutter\b")
 
 SAM_TEMPLATE = "template.yml"
-DEPLOY_POLICY = "iam/deploy-policy.json"
-# environments=staging-production: one policy per environment, with its names' suffix.
-ENVIRONMENT_POLICIES = {
-    "iam/deploy-policy-staging.json": "-staging",
-    "iam/deploy-policy-production.json": "-production",
-}
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 FUNCTION_ID = "ApiFunction"
 
@@ -52,36 +49,32 @@ def remove(project: Path, *relative: str) -> None:
             path.unlink()
 
 
-def remove_github_actions(project: Path, answers: dict) -> None:
-    if answers["ci_provider"] != "github-actions":
-        remove(project, ".github")
+def remove_other_pipelines(project: Path, answers: dict, facts: dict) -> None:
+    """Only the chosen CI provider's files stay."""
+    for name, path in [
+        ("github", ".github"),
+        ("gitlab", ".gitlab-ci.yml"),
+        ("travis", ".travis.yml"),
+    ]:
+        if not facts["ci"][name]:
+            remove(project, path)
 
 
-def remove_gitlab_ci(project: Path, answers: dict) -> None:
-    if answers["ci_provider"] != "gitlab":
-        remove(project, ".gitlab-ci.yml")
-
-
-def remove_travis_ci(project: Path, answers: dict) -> None:
-    if answers["ci_provider"] != "travis":
-        remove(project, ".travis.yml")
-
-
-def remove_pre_traffic_hook(project: Path, answers: dict) -> None:
-    if answers["deployment_strategy"] != "canary":
+def remove_pre_traffic_hook(project: Path, answers: dict, facts: dict) -> None:
+    if not facts["canary"]:
         remove(project, "src/deploy_hooks", "tests/test_pre_traffic.py")
 
 
-def remove_deploy_policies(project: Path, answers: dict) -> None:
-    """One deploy policy per environment: iam/deploy-policy.json, or one per environment."""
-    if answers["environments"] == "staging-production":
-        remove(project, DEPLOY_POLICY)
-    else:
-        remove(project, *ENVIRONMENT_POLICIES)
+def remove_deploy_policies(project: Path, answers: dict, facts: dict) -> None:
+    """One deploy policy per environment: the model's policy files stay, the others go."""
+    wanted = {env["policy_file"] for env in facts["environments"]}
+    for path in sorted((project / "iam").glob("deploy-policy*.json")):
+        if path.relative_to(project).as_posix() not in wanted:
+            path.unlink()
 
 
-def remove_jwt_auth(project: Path, answers: dict) -> None:
-    if answers.get("auth", "none") != "jwt":
+def remove_jwt_auth(project: Path, answers: dict, facts: dict) -> None:
+    if not facts["jwt"]:
         package = Path("src") / answers["package_name"]
         remove(
             project,
@@ -91,15 +84,13 @@ def remove_jwt_auth(project: Path, answers: dict) -> None:
         )
 
 
-def remove_cors_tests(project: Path, answers: dict) -> None:
-    if not answers.get("cors_origins", "").strip():
+def remove_cors_tests(project: Path, answers: dict, facts: dict) -> None:
+    if not facts["origins"]:
         remove(project, "tests/test_cors.py")
 
 
 REMOVALS = [
-    remove_github_actions,
-    remove_gitlab_ci,
-    remove_travis_ci,
+    remove_other_pipelines,
     remove_pre_traffic_hook,
     remove_deploy_policies,
     remove_jwt_auth,
@@ -312,16 +303,11 @@ def _strings(node: object) -> list[str]:
     return []
 
 
-def deploy_policies(answers: dict) -> dict[str, str]:
-    """The deploy policy files a render has, each with the suffix of its environment."""
-    if answers.get("environments") == "staging-production":
-        return ENVIRONMENT_POLICIES
-    return {DEPLOY_POLICY: ""}
-
-
-def check_deploy_policy(project: Path, answers: dict) -> list[str]:
+def check_deploy_policy(project: Path, facts: dict) -> list[str]:
+    """Each environment's policy file names the bucket and that environment's Lambda role."""
     problems = []
-    for rel, suffix in deploy_policies(answers).items():
+    for env in facts["environments"]:
+        rel = env["policy_file"]
         path = project / rel
         if not path.is_file():
             problems.append(f"{rel}: missing")
@@ -334,7 +320,7 @@ def check_deploy_policy(project: Path, answers: dict) -> list[str]:
             problems.append(f"{rel}: not an IAM policy document (no Statement)")
             continue
         strings = _strings(policy["Statement"])
-        bucket, role = answers["deployment_bucket"], answers["lambda_role_name"] + suffix
+        bucket, role = facts["bucket"], env["lambda_role"]
         if not any(f":::{bucket}" in s for s in strings):
             problems.append(f"{rel}: does not name the bucket (arn:aws:s3:::{bucket})")
         if not any(re.search(rf":role/(?:[^\s\"]*/)?{re.escape(role)}$", s) for s in strings):
@@ -342,24 +328,28 @@ def check_deploy_policy(project: Path, answers: dict) -> list[str]:
     return problems
 
 
-CHECKS = [check_data_files, check_sam_template, check_deploy_policy]
-
-
-def collect_problems(project: Path, answers: dict, answer_forms: Sequence[str] = ()) -> list[str]:
-    problems = check_jinja_leftovers(project, answer_forms)
-    return problems + [problem for check in CHECKS for problem in check(project, answers)]
+def collect_problems(
+    project: Path, answers: dict, facts: dict, answer_forms: Sequence[str] = ()
+) -> list[str]:
+    return [
+        *check_jinja_leftovers(project, answer_forms),
+        *check_data_files(project, answers),
+        *check_sam_template(project, answers),
+        *check_deploy_policy(project, facts),
+    ]
 
 
 def main(
     answers_json: str = ANSWERS_JSON,
     project: Path | None = None,
     answer_forms_json: str = ANSWER_FORMS_JSON,
+    model_json: str = MODEL_JSON,
 ) -> int:
-    answers = json.loads(answers_json)
+    answers, facts = json.loads(answers_json), json.loads(model_json)
     project = project or Path.cwd()
     for removal in REMOVALS:
-        removal(project, answers)
-    problems = collect_problems(project, answers, json.loads(answer_forms_json))
+        removal(project, answers, facts)
+    problems = collect_problems(project, answers, facts, json.loads(answer_forms_json))
     if problems:
         # cookiecutter removes the project directory when this hook fails.
         print(

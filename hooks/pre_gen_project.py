@@ -3,10 +3,14 @@
 The answers arrive as JSON data (rendered with ``| tojson`` into a raw triple-quoted
 string), never pasted into code, so an answer holding quotes or Python is only ever a
 string: ``tojson`` escapes every ``"`` inside a value as ``\\"`` and every line break as
-``\\n``, so no value can close the string early. Each rule is one function that takes
-the answers and returns a list of problems; ``main`` runs them all and prints every
-problem at once. The hook is self-contained (cookiecutter runs a rendered copy of it
-from a temporary file, so it cannot import its neighbours); the region list lives here.
+``\\n``, so no value can close the string early. The model of the answers
+(``model`` in local_extensions.py: the flags, the names each environment gives, the
+name-length limits, the regions, the Cognito pool of the issuer) arrives the same way, so
+that a rule checks what the templates will write instead of working it out again. Each
+rule is one function of the answers and the model that returns a list of problems;
+``main`` runs them all and prints every problem at once. The hook is self-contained
+(cookiecutter runs a rendered copy of it from a temporary file, so it cannot import its
+neighbours).
 """
 
 from __future__ import annotations
@@ -21,57 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+MODEL_JSON = r"""{{ cookiecutter | model | tojson }}"""
 
 FREE_TEXT_FIELDS = ("project_name", "description", "author_name")
 
 # --- AWS regions ------------------------------------------------------------------------
-# Region codes of the commercial `aws` partition, kept offline so that a render needs no
-# network. tests/test_hooks.py compares them with the endpoint data bundled in botocore,
-# so a region AWS adds (or this list misses) fails the template's tests.
-REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-east-2",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-south-1",
-        "ap-south-2",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ca-central-1",
-        "ca-west-1",
-        "eu-central-1",
-        "eu-central-2",
-        "eu-north-1",
-        "eu-south-1",
-        "eu-south-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "me-west-1",
-        "mx-central-1",
-        "sa-east-1",
-        "sa-west-1",
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-    }
-)
-
-# Regions of the other partitions. They are refused with their own reason: the rendered
-# IAM policies, trust policies and OIDC providers are written for the `aws` partition
-# (`arn:aws:`, public GitHub/GitLab OIDC issuers), which these partitions do not share.
+# The regions the template deploys to are the model's (`regions`: AWS_REGIONS in
+# local_extensions.py). Regions of the other partitions are refused with their own reason:
+# the rendered IAM policies, trust policies and OIDC providers are written for the `aws`
+# partition (`arn:aws:`, public GitHub/GitLab OIDC issuers), which these partitions do not
+# share.
 OTHER_PARTITION_REGIONS = {
     "cn-north-1": "aws-cn",
     "cn-northwest-1": "aws-cn",
@@ -86,43 +49,6 @@ OTHER_PARTITION_REGIONS = {
     "us-isof-south-1": "aws-iso-f",
     "eusc-de-east-1": "aws-eusc",
 }
-
-LONGEST_REGION = max(len(region) for region in REGIONS)
-
-# --- names derived from the answers (defaults in cookiecutter.json, and the bootstrap
-# stack's own names), and the limits they must fit ----------------------------------------
-BUCKET_MAX = 63  # S3
-IAM_NAME_MAX = 64  # IAM role and user names
-STACK_MAX = 128  # CloudFormation stack names
-FUNCTION_MAX = 64  # Lambda function names
-STAGE_MAX = 128  # API Gateway stage names
-
-BUCKET_DEFAULT_INFIX = "-artifacts-"  # <slug>-artifacts-<region>
-ROLE_DEFAULT_SUFFIX = "-lambda-role"  # <slug>-lambda-role
-DEPLOY_SUFFIX = "-deploy"  # <stack_name>-deploy: the CI role (OIDC) or user (travis)
-BOOTSTRAP_SUFFIX = "-bootstrap"  # <stack_name>-bootstrap: the bootstrap stack
-# Canary deployments: the bootstrap's CodeDeploy service role <stack>-codedeploy and the
-# pre-traffic hook's role <stack>-pre-traffic; the hook function <function>-pre-traffic.
-CODEDEPLOY_SUFFIX = "-codedeploy"
-PRE_TRAFFIC_SUFFIX = "-pre-traffic"
-# environments=staging-production: every per-environment name (stack, function, roles) ends
-# in -staging or -production; the longest suffix bounds them.
-ENVIRONMENTS = {"single": ("",), "staging-production": ("-staging", "-production")}
-DEPLOYMENT_STRATEGIES = ("canary", "all-at-once")
-LONGEST_ENV_SUFFIX = max(len(s) for suffixes in ENVIRONMENTS.values() for s in suffixes)
-
-# The slug's limit: every default derived from it must stay valid in every region.
-SLUG_MAX = min(
-    BUCKET_MAX - len(BUCKET_DEFAULT_INFIX) - LONGEST_REGION,  # 63 - 11 - 14 = 38
-    IAM_NAME_MAX - len(ROLE_DEFAULT_SUFFIX),  # lambda role: 52
-    IAM_NAME_MAX - len(DEPLOY_SUFFIX),  # deploy role/user of the default stack: 57
-    # the longest per-environment role of the default stack: <slug>-production-pre-traffic
-    IAM_NAME_MAX - LONGEST_ENV_SUFFIX - len(PRE_TRAFFIC_SUFFIX),  # 41
-    IAM_NAME_MAX - LONGEST_ENV_SUFFIX - len(ROLE_DEFAULT_SUFFIX),  # lambda role: 41
-    FUNCTION_MAX - LONGEST_ENV_SUFFIX - len(PRE_TRAFFIC_SUFFIX),  # hook function: 41
-    STACK_MAX - len(BOOTSTRAP_SUFFIX),  # bootstrap stack of the default stack: 118
-    FUNCTION_MAX,  # default function name: 64
-)
 
 # Modules the service (or its tests and dev tools) imports: a package of the same name
 # would shadow them. Keys are the distributions of src/requirements.txt and the `dev`
@@ -177,10 +103,12 @@ SHADOWED = (
     | {name for names in SERVICE_IMPORTS.values() for name in names}
 )
 
+# --- names: every name the answers derive, its suffixes and the limit it must fit are the
+# model's (`limits`: local_extensions.name_limits); the name rules below only compare.
+BUCKET_MAX = 63  # S3
+
 S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3", "-an")
-
-TRUE_WORDS = {"1", "true", "t", "yes", "y", "on"}
 
 
 @dataclass(frozen=True)
@@ -198,7 +126,7 @@ class Problem:
         )
 
 
-Rule = Callable[[dict], list[Problem]]
+Rule = Callable[[dict, dict], list[Problem]]
 
 
 def _text(answers: dict, field: str) -> str:
@@ -206,29 +134,19 @@ def _text(answers: dict, field: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in TRUE_WORDS
-    return bool(value)
-
-
 def _slug(answers: dict) -> str:
     return _text(answers, "project_slug") or "my-service"
 
 
-def _env_suffix(answers: dict) -> str:
-    """The longest environment suffix the answers' per-environment names receive."""
-    return max(ENVIRONMENTS.get(_text(answers, "environments"), ("",)), key=len)
-
-
-def _canary(answers: dict) -> bool:
-    return _text(answers, "deployment_strategy") == "canary"
+def _short_slug(answers: dict, facts: dict) -> str:
+    """The slug, cut to its limit: the examples of names derived from it stay valid."""
+    return _slug(answers)[: facts["limits"]["project_slug"]["max"]]
 
 
 # --- rules ---------------------------------------------------------------------------------
 
 
-def check_free_text(answers: dict) -> list[Problem]:
+def check_free_text(answers: dict, facts: dict) -> list[Problem]:
     """Free text is rendered into YAML, TOML, JSON, Python and Markdown as one
     escaped line: refuse line breaks and control characters (tab is fine)."""
     problems = []
@@ -268,16 +186,17 @@ def _name_rule(
 SLUG = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 
 
-def check_project_slug(answers: dict) -> list[Problem]:
+def check_project_slug(answers: dict, facts: dict) -> list[Problem]:
+    limit = facts["limits"]["project_slug"]
     return _name_rule(
         answers,
         "project_slug",
         SLUG,
-        SLUG_MAX,
+        limit["max"],
         "lowercase letters, digits and hyphens, starting with a letter and ending with a "
-        f"letter or digit, at most {SLUG_MAX} characters (so that the default bucket "
-        f"<slug>{BUCKET_DEFAULT_INFIX}<region> fits S3's {BUCKET_MAX} in every region, and "
-        "the default role, stack and function names fit too)",
+        f"letter or digit, at most {limit['max']} characters (so that the default bucket "
+        f"{limit['name']} fits S3's {limit['fits']} in every region, and the default role, "
+        "stack and function names fit too)",
         "orders-api",
     )
 
@@ -285,7 +204,7 @@ def check_project_slug(answers: dict) -> list[Problem]:
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-def check_package_name(answers: dict) -> list[Problem]:
+def check_package_name(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "package_name")
     example = _slug(answers).replace("-", "_") + "_service"
     if not PACKAGE.fullmatch(value):
@@ -320,26 +239,28 @@ def bucket_name_errors(name: str) -> list[str]:
     return errors
 
 
-def check_deployment_bucket(answers: dict) -> list[Problem]:
+def check_deployment_bucket(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "deployment_bucket")
     errors = bucket_name_errors(value)
     if not errors:
         return []
     region = _text(answers, "aws_region")
-    region = region if region in REGIONS else "eu-west-1"
+    region = region if region in facts["regions"] else "eu-west-1"
     return [
         Problem(
             "deployment_bucket",
             value,
             "S3 bucket naming rules: " + "; ".join(errors),
-            f"{_slug(answers)[:SLUG_MAX]}{BUCKET_DEFAULT_INFIX}{region}",
+            facts["default_names"]["deployment_bucket"].format(
+                slug=_short_slug(answers, facts), region=region
+            ),
         )
     ]
 
 
-def check_aws_region(answers: dict) -> list[Problem]:
+def check_aws_region(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "aws_region")
-    if value in REGIONS:
+    if value in facts["regions"]:
         return []
     if value in OTHER_PARTITION_REGIONS:
         rule = (
@@ -347,7 +268,9 @@ def check_aws_region(answers: dict) -> list[Problem]:
             "renders policies and CI trust for the commercial `aws` partition only"
         )
         return [Problem("aws_region", value, rule, "eu-west-1")]
-    close = difflib.get_close_matches(value.lower().strip(), sorted(REGIONS), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(
+        value.lower().strip(), sorted(facts["regions"]), n=1, cutoff=0.6
+    )
     rule = "a known AWS region code (aws partition)"
     if close:
         rule += f"; did you mean {close[0]!r}?"
@@ -357,43 +280,43 @@ def check_aws_region(answers: dict) -> list[Problem]:
 IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+")
 
 
-def check_lambda_role_name(answers: dict) -> list[Problem]:
-    env = _env_suffix(answers)
-    limit = IAM_NAME_MAX - len(env)
-    why = f", so that <role>{env} fits {IAM_NAME_MAX}" if env else ""
-    return _name_rule(
+def _limited_name(
+    answers: dict, facts: dict, field: str, pattern: re.Pattern, rule: str, example: str
+) -> list[Problem]:
+    """A name rule whose length limit is the model's: the longest name derived from the
+    answer must fit its own limit."""
+    limit = facts["limits"][field]
+    return _name_rule(answers, field, pattern, limit["max"], rule.format(**limit), example)
+
+
+def check_lambda_role_name(answers: dict, facts: dict) -> list[Problem]:
+    why = ", so that {name} fits {fits}" if facts["multi"] else ""
+    return _limited_name(
         answers,
+        facts,
         "lambda_role_name",
         IAM_NAME,
-        limit,
-        f"IAM role name: 1 to {limit} letters, digits and +=,.@_-{why}",
-        f"{_slug(answers)[:SLUG_MAX]}{ROLE_DEFAULT_SUFFIX}",
+        "IAM role name: 1 to {max} letters, digits and +=,.@_-" + why,
+        facts["default_names"]["lambda_role_name"].format(slug=_short_slug(answers, facts)),
     )
 
 
 STACK = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
-def check_stack_name(answers: dict) -> list[Problem]:
+def check_stack_name(answers: dict, facts: dict) -> list[Problem]:
     """The stack name prefixes the bootstrap stack and, per environment, the bootstrap's
     IAM roles: the longest of those names must fit."""
-    ci = _text(answers, "ci_provider")
-    env = _env_suffix(answers)
-    limit, why = STACK_MAX - len(BOOTSTRAP_SUFFIX), f"its bootstrap stack <stack>{BOOTSTRAP_SUFFIX}"
-    iam_suffixes = [DEPLOY_SUFFIX] if ci != "none" else []
-    iam_suffixes += [CODEDEPLOY_SUFFIX, PRE_TRAFFIC_SUFFIX] if _canary(answers) else []
-    if iam_suffixes:
-        longest = env + max(iam_suffixes, key=len)
-        limit = IAM_NAME_MAX - len(longest)
-        why = f"the bootstrap's IAM role <stack>{longest} (IAM names: {IAM_NAME_MAX})"
-    return _name_rule(
+    iam = facts["limits"]["stack_name"]["of"] == "IAM names"
+    why = "{what} {name} ({of}: {fits})" if iam else "{what} {name}"
+    return _limited_name(
         answers,
+        facts,
         "stack_name",
         STACK,
-        limit,
         "CloudFormation stack name: a letter, then letters, digits and hyphens; at most "
-        f"{limit} characters, so that {why} stays valid",
-        _slug(answers)[:SLUG_MAX],
+        "{max} characters, so that " + why + " stays valid",
+        _short_slug(answers, facts),
     )
 
 
@@ -401,28 +324,26 @@ def check_stack_name(answers: dict) -> list[Problem]:
 LETTERS_DIGITS_HYPHENS_UNDERSCORES = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def check_function_name(answers: dict) -> list[Problem]:
-    env = _env_suffix(answers)
-    longest = env + (PRE_TRAFFIC_SUFFIX if _canary(answers) else "")
-    limit = FUNCTION_MAX - len(longest)
-    why = f", so that <function>{longest} fits {FUNCTION_MAX}" if longest else ""
-    return _name_rule(
+def check_function_name(answers: dict, facts: dict) -> list[Problem]:
+    longer = facts["multi"] or facts["canary"]
+    return _limited_name(
         answers,
+        facts,
         "function_name",
         LETTERS_DIGITS_HYPHENS_UNDERSCORES,
-        limit,
-        f"Lambda function name: 1 to {limit} letters, digits, hyphens, underscores{why}",
-        _slug(answers)[:SLUG_MAX],
+        "Lambda function name: 1 to {max} letters, digits, hyphens, underscores"
+        + (", so that {name} fits {fits}" if longer else ""),
+        _short_slug(answers, facts),
     )
 
 
-def check_stage_name(answers: dict) -> list[Problem]:
-    return _name_rule(
+def check_stage_name(answers: dict, facts: dict) -> list[Problem]:
+    return _limited_name(
         answers,
+        facts,
         "stage_name",
         LETTERS_DIGITS_HYPHENS_UNDERSCORES,
-        STAGE_MAX,
-        f"API Gateway stage name: 1 to {STAGE_MAX} letters, digits, hyphens, underscores",
+        "API Gateway stage name: 1 to {max} letters, digits, hyphens, underscores",
         "prod",
     )
 
@@ -438,7 +359,7 @@ def _integer(value: object) -> int | None:
     return None
 
 
-def check_memory_size(answers: dict) -> list[Problem]:
+def check_memory_size(answers: dict, facts: dict) -> list[Problem]:
     value = answers.get("memory_size")
     number = _integer(value)
     if number is not None and 128 <= number <= 10240:
@@ -453,17 +374,12 @@ def check_memory_size(answers: dict) -> list[Problem]:
     ]
 
 
-API_TIMEOUT_LIMITS = {"rest": 29, "http": 30}
-
-
-def check_timeout(answers: dict) -> list[Problem]:
+def check_timeout(answers: dict, facts: dict) -> list[Problem]:
     value = answers.get("timeout")
-    api_type = _text(answers, "api_type")
-    limit = API_TIMEOUT_LIMITS.get(api_type, 29)
+    limit, name = facts["api"]["timeout_max"], facts["api"]["title"]
     number = _integer(value)
     if number is not None and 1 <= number <= limit:
         return []
-    name = {"rest": "REST API", "http": "HTTP API"}.get(api_type, api_type)
     return [
         Problem(
             "timeout",
@@ -475,8 +391,8 @@ def check_timeout(answers: dict) -> list[Problem]:
     ]
 
 
-def check_snapstart(answers: dict) -> list[Problem]:
-    if not _bool(answers.get("snapstart", False)):
+def check_snapstart(answers: dict, facts: dict) -> list[Problem]:
+    if not facts["snapstart"]:
         return []
     version = _text(answers, "python_version")
     try:
@@ -509,18 +425,18 @@ def _optional_email(answers: dict, field: str, purpose: str, example: str) -> li
     return [Problem(field, value, f"an e-mail address (name@domain.tld, ASCII){purpose}", example)]
 
 
-def check_author_email(answers: dict) -> list[Problem]:
+def check_author_email(answers: dict, facts: dict) -> list[Problem]:
     return _optional_email(answers, "author_email", ", or empty", "team@example.com")
 
 
-def check_alarm_email(answers: dict) -> list[Problem]:
+def check_alarm_email(answers: dict, facts: dict) -> list[Problem]:
     """The alarms' SNS topic subscribes this address (SNS sends it a confirmation)."""
     return _optional_email(
         answers, "alarm_email", " for the alarms, or empty for none", "oncall@example.com"
     )
 
 
-def _choice(answers: dict, field: str, allowed: tuple[str, ...], example: str) -> list[Problem]:
+def _choice(answers: dict, field: str, allowed: list[str], example: str) -> list[Problem]:
     value = _text(answers, field)
     if value in allowed:
         return []
@@ -528,12 +444,14 @@ def _choice(answers: dict, field: str, allowed: tuple[str, ...], example: str) -
     return [Problem(field, answers.get(field), rule, example)]
 
 
-def check_environments(answers: dict) -> list[Problem]:
-    return _choice(answers, "environments", tuple(ENVIRONMENTS), "staging-production")
+def check_environments(answers: dict, facts: dict) -> list[Problem]:
+    return _choice(answers, "environments", facts["choices"]["environments"], "staging-production")
 
 
-def check_deployment_strategy(answers: dict) -> list[Problem]:
-    return _choice(answers, "deployment_strategy", DEPLOYMENT_STRATEGIES, "canary")
+def check_deployment_strategy(answers: dict, facts: dict) -> list[Problem]:
+    return _choice(
+        answers, "deployment_strategy", facts["choices"]["deployment_strategy"], "canary"
+    )
 
 
 GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
@@ -568,7 +486,7 @@ def repository_errors(value: str, ci_provider: str) -> str | None:
     )
 
 
-def check_repository(answers: dict) -> list[Problem]:
+def check_repository(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "repository")
     error = repository_errors(value, _text(answers, "ci_provider"))
     if error is None:
@@ -599,11 +517,11 @@ def hostname_errors(host: str) -> list[str]:
     return errors
 
 
-def _auth_field(answers: dict, field: str, rule: str, example: str) -> list[Problem]:
+def _auth_field(answers: dict, facts: dict, field: str, rule: str, example: str) -> list[Problem]:
     """With auth=none a JWT answer would silently do nothing: refuse it. With auth=jwt it is
     required."""
     value = _text(answers, field)
-    if _text(answers, "auth") != "jwt":
+    if not facts["jwt"]:
         if value:
             return [Problem(field, value, "only with auth=jwt (leave it empty)", "")]
         return []
@@ -612,22 +530,20 @@ def _auth_field(answers: dict, field: str, rule: str, example: str) -> list[Prob
     return []
 
 
-COGNITO_ISSUER = re.compile(
-    r"https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([a-z0-9-]+)_[A-Za-z0-9]+"
-)
 URL_SAFE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+")
 
 
-def jwt_issuer_errors(issuer: str, api_type: str) -> list[str]:
-    """What makes `issuer` unusable as the API's JWT issuer, or nothing."""
+def jwt_issuer_errors(issuer: str, facts: dict) -> list[str]:
+    """What makes `issuer` unusable as the API's JWT issuer, or nothing. The model has read
+    the Cognito user pool of the issuer, if it is one (`cognito`)."""
     match = re.fullmatch(r"https://([^/?#:@]+)(:[0-9]{1,5})?(/[^?#]*)?", issuer)
     if not match or not URL_SAFE.fullmatch(issuer):
         return ["an https URL without user, query or fragment (https://host/path)"]
     errors = [f"host: {e}" for e in hostname_errors(match.group(1))]
-    cognito = COGNITO_ISSUER.fullmatch(issuer)
-    if cognito and cognito.group(1) != cognito.group(2):
+    cognito = facts["cognito"]
+    if cognito and cognito["host_region"] != cognito["region"]:
         errors.append("a Cognito user pool ID starts with the region of its issuer host")
-    if api_type == "rest" and not cognito:
+    if facts["rest"] and not cognito:
         errors.append(
             "with api_type=rest, a Cognito user pool issuer (the REST API verifies tokens "
             "natively only with a Cognito authorizer; the HTTP API accepts any OIDC issuer)"
@@ -635,21 +551,21 @@ def jwt_issuer_errors(issuer: str, api_type: str) -> list[str]:
     return errors
 
 
-def check_jwt_issuer(answers: dict) -> list[Problem]:
+def check_jwt_issuer(answers: dict, facts: dict) -> list[Problem]:
     example = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
-    problems = _auth_field(answers, "jwt_issuer", "an https issuer URL", example)
+    problems = _auth_field(answers, facts, "jwt_issuer", "an https issuer URL", example)
     issuer = _text(answers, "jwt_issuer")
-    if problems or _text(answers, "auth") != "jwt":
+    if problems or not facts["jwt"]:
         return problems
-    errors = jwt_issuer_errors(issuer, _text(answers, "api_type"))
+    errors = jwt_issuer_errors(issuer, facts)
     if not errors:
         return []
     return [Problem("jwt_issuer", issuer, "JWT issuer: " + "; ".join(errors), example)]
 
 
-def check_jwt_audience(answers: dict) -> list[Problem]:
+def check_jwt_audience(answers: dict, facts: dict) -> list[Problem]:
     example = "1example23456789abcdefghij (an app client ID) or https://api.example.com"
-    problems = _auth_field(answers, "jwt_audience", "the audience tokens carry", example)
+    problems = _auth_field(answers, facts, "jwt_audience", "the audience tokens carry", example)
     value = _text(answers, "jwt_audience")
     if problems or not value or (URL_SAFE.fullmatch(value) and len(value) <= 256):
         return problems
@@ -681,14 +597,9 @@ def cors_origin_errors(origin: str) -> list[str]:
     return errors
 
 
-def cors_origins(value: str) -> list[str]:
-    """The origins of the comma-separated answer (spaces around commas allowed)."""
-    return [origin.strip() for origin in value.split(",")] if value.strip() else []
-
-
-def check_cors_origins(answers: dict) -> list[Problem]:
+def check_cors_origins(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "cors_origins")
-    origins = cors_origins(value)
+    origins = facts["origins"]  # the model reads the list as the templates do
     errors = []
     if "*" in origins and len(origins) > 1:
         errors.append("`*` (any origin) stands alone")
@@ -709,10 +620,10 @@ def check_cors_origins(answers: dict) -> list[Problem]:
     ]
 
 
-def check_domain_name(answers: dict) -> list[Problem]:
+def check_domain_name(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "domain_name")
     errors = hostname_errors(value) if value else []
-    if not errors and value and _text(answers, "environments") == "staging-production":
+    if not errors and value and facts["multi"]:
         # Both stacks would create the same custom domain: the second deploy would fail.
         rule = "empty with environments=staging-production: both stacks would create the domain"
         return [Problem("domain_name", value, rule, "")]
@@ -734,7 +645,7 @@ ACM_ARN = re.compile(
 )
 
 
-def check_certificate_arn(answers: dict) -> list[Problem]:
+def check_certificate_arn(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "certificate_arn")
     region = _text(answers, "aws_region")
     example = f"arn:aws:acm:{region}:123456789012:certificate/12345678-1234-1234-1234-123456789012"
@@ -760,7 +671,7 @@ def check_certificate_arn(answers: dict) -> list[Problem]:
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 
 
-def check_hosted_zone_id(answers: dict) -> list[Problem]:
+def check_hosted_zone_id(answers: dict, facts: dict) -> list[Problem]:
     value = _text(answers, "hosted_zone_id")
     if not value:
         return []
@@ -800,9 +711,9 @@ RULES: list[Rule] = [
 ]
 
 
-def collect_problems(answers: dict) -> list[Problem]:
-    """Run every rule and return all the problems found."""
-    return [problem for rule in RULES for problem in rule(answers)]
+def collect_problems(answers: dict, facts: dict) -> list[Problem]:
+    """Run every rule on the answers and their model; return all the problems found."""
+    return [problem for rule in RULES for problem in rule(answers, facts)]
 
 
 def format_problems(problems: list[Problem]) -> str:
@@ -816,8 +727,8 @@ def format_problems(problems: list[Problem]) -> str:
     )
 
 
-def main(answers_json: str = ANSWERS_JSON) -> int:
-    problems = collect_problems(json.loads(answers_json))
+def main(answers_json: str = ANSWERS_JSON, model_json: str = MODEL_JSON) -> int:
+    problems = collect_problems(json.loads(answers_json), json.loads(model_json))
     if problems:
         print(format_problems(problems), file=sys.stderr, flush=True)
         return 1

@@ -223,11 +223,3 @@ def test_answer_forms_are_the_braced_answers_as_written():
 )
 def test_origin_list_examples(text, expected):
     assert ext.origin_list(text) == expected
-
-
-@given(text=any_text)
-def test_origin_list_reads_the_answer_as_the_hook_does(text):
-    """The templates and the pre-generation hook (which checked each origin) see the same list."""
-    from hooks import pre_gen_project as pre
-
-    assert ext.origin_list(text) == pre.cors_origins(text)

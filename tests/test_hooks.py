@@ -21,11 +21,17 @@ from hypothesis import strategies as st
 
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
+from local_extensions import AWS_REGIONS, model, origin_list
 from tests.helpers import CONTEXT, DEFAULTS, TEMPLATE, settings_title
+
+SLUG_MAX = model(DEFAULTS)["limits"]["project_slug"]["max"]
 
 
 def problems(**answers) -> list[pre.Problem]:
-    return pre.collect_problems({**DEFAULTS, **answers})
+    """The pre-generation hook's problems with the answers, given their model as the hook
+    gets it."""
+    answers = {**DEFAULTS, **answers}
+    return pre.collect_problems(answers, model(answers))
 
 
 def fields(**answers) -> list[str]:
@@ -41,8 +47,8 @@ def test_defaults_pass():
 
 
 def test_longest_region_and_slug_limit():
-    assert pre.LONGEST_REGION == 14  # ap-southeast-7
-    assert pre.SLUG_MAX == 63 - len("-artifacts-") - 14 == 38
+    assert max(len(region) for region in AWS_REGIONS) == 14  # ap-southeast-7
+    assert SLUG_MAX == 63 - len("-artifacts-") - 14 == 38
 
 
 @pytest.mark.parametrize(
@@ -65,8 +71,8 @@ def test_project_slug(slug, ok):
 
 
 def test_slug_limit_keeps_every_default_valid():
-    slug = "a" * pre.SLUG_MAX
-    for region in pre.REGIONS:
+    slug = "a" * SLUG_MAX
+    for region in AWS_REGIONS:
         answers = {
             "project_slug": slug,
             "aws_region": region,
@@ -186,10 +192,10 @@ def test_aws_region(region, ok):
 
 
 def test_region_typo_suggests_the_nearest_code():
-    (problem,) = pre.check_aws_region({"aws_region": "eu-wset-1"})
+    (problem,) = pre.check_aws_region({"aws_region": "eu-wset-1"}, model(DEFAULTS))
     assert "did you mean 'eu-west-1'" in problem.rule
     assert problem.example == "eu-west-1"
-    (problem,) = pre.check_aws_region({"aws_region": "us-gov-west-1"})
+    (problem,) = pre.check_aws_region({"aws_region": "us-gov-west-1"}, model(DEFAULTS))
     assert "aws-us-gov partition" in problem.rule
 
 
@@ -216,7 +222,7 @@ def test_region_list_matches_botocore():
                 aws.add(region)
             else:
                 others[region] = partition["id"]
-    assert set(pre.REGIONS) == aws
+    assert set(AWS_REGIONS) == aws
     assert others == pre.OTHER_PARTITION_REGIONS
 
 
@@ -635,7 +641,7 @@ def test_accepted_edge_answers_need_no_escaping(field, text):
     answers = {**EDGE_FIELDS[field], field: text}
     if field not in fields(**answers):
         # The origins are rendered one by one, without the spaces around the commas.
-        rendered = pre.cors_origins(text) if field == "cors_origins" else [text]
+        rendered = origin_list(text) if field == "cors_origins" else [text]
         assert not set("".join(rendered)) & UNSAFE, text
 
 
@@ -673,25 +679,36 @@ HOSTILE = [
 @pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
 def test_answers_enter_the_hooks_as_data(tmp_path, hook):
     """Render the hook as cookiecutter does, with hostile answers, and run it: the answers
-    come back exactly and nothing of them runs."""
+    and their model (whose names carry them) come back exactly and nothing of them runs."""
     marker = tmp_path / "pwned"
     values = [h.format(marker=marker) for h in HOSTILE]
-    answers = {**DEFAULTS, "project_name": values[0], "extra": values}
+    answers = {
+        **DEFAULTS,
+        "project_name": values[0],
+        "stack_name": values[1],
+        "function_name": values[2],
+        "extra": values,
+    }
     context = {"cookiecutter": {**answers, "_extensions": CONTEXT["_extensions"]}}
     env = create_env_with_context(context)
     source = (TEMPLATE / "hooks" / hook).read_text()
     rendered = env.from_string(source).render(**context)
     script = tmp_path / hook
-    # Run only the answers' line: parse the rendered module and evaluate ANSWERS_JSON.
+    # Run only the data lines: parse the rendered module and print ANSWERS_JSON, MODEL_JSON.
     script.write_text(
-        rendered.replace('if __name__ == "__main__":', "if False:") + "\nprint(ANSWERS_JSON)\n"
+        rendered.replace('if __name__ == "__main__":', "if False:")
+        + "\nprint(ANSWERS_JSON)\nprint(MODEL_JSON)\n"
     )
     out = subprocess.run(
         [sys.executable, script], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout
-    answers = json.loads(out)
+    answers_line, model_line = out.splitlines()
+    answers = json.loads(answers_line)
     assert answers["extra"] == values
     assert answers["project_name"] == values[0]
+    (env,) = json.loads(model_line)["environments"]
+    assert env["stack"] == values[1]
+    assert env["hook_function"] == values[2] + "-pre-traffic"
     assert not marker.exists()
 
 
@@ -917,9 +934,9 @@ def test_deploy_policy_must_name_bucket_and_role(tmp_path):
     answers = {"deployment_bucket": "b-1", "lambda_role_name": "r-1"}
     statement = [{"Resource": ["arn:aws:s3:::b-1/*", "arn:aws:iam::*:role/r-1"], "Effect": "Allow"}]
     policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": statement}))
-    assert post.check_deploy_policy(tmp_path, answers) == []
+    assert post.check_deploy_policy(tmp_path, model(answers)) == []
     others = {"deployment_bucket": "other-b", "lambda_role_name": "r"}
-    found = post.check_deploy_policy(tmp_path, others)
+    found = post.check_deploy_policy(tmp_path, model(others))
     assert len(found) == 2
 
 
@@ -934,11 +951,11 @@ def test_each_environment_policy_must_name_its_role(tmp_path):
         statement = [{"Resource": ["arn:aws:s3:::b-1/*", f"arn:aws:iam::*:role/r-1-{env}"]}]
         path = tmp_path / "iam" / f"deploy-policy-{env}.json"
         path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statement}))
-    assert post.check_deploy_policy(tmp_path, answers) == []
+    assert post.check_deploy_policy(tmp_path, model(answers)) == []
     (tmp_path / "iam" / "deploy-policy-production.json").write_text(
         json.dumps({"Statement": [{"Resource": "arn:aws:s3:::b-1/*"}]})
     )
-    assert post.check_deploy_policy(tmp_path, answers) == [
+    assert post.check_deploy_policy(tmp_path, model(answers)) == [
         "iam/deploy-policy-production.json: does not name the Lambda role (...:role/r-1-production)"
     ]
 
@@ -975,7 +992,11 @@ BREAKAGES = [
         (SAM_TRANSFORM, SAM_TRANSFORM + "  # {% raw %}{{ left }}{% endraw %}"),
         "Jinja markup left after rendering",
     ),
-    ("iam/deploy-policy.json", ('"Version"', '"Version" "oops"'), "deploy-policy.json: does"),
+    (
+        "iam/deploy-policy.json",
+        ("deploy_policy_json }}", 'deploy_policy_json }} "oops"'),
+        "deploy-policy.json: does",
+    ),
 ]
 
 
