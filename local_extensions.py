@@ -164,6 +164,52 @@ PREFLIGHT_ROUTES = {
     "http": (("Preflight", "/{proxy+}"),),
     "rest": (("RootPreflight", "/"), ("Preflight", "/{proxy+}")),
 }
+# API Gateway's access log: one JSON object per request, written over lines in template.yml
+# (a folded scalar: each line break becomes a space). The first lines are each API's own,
+# the rest are shared; `principal` is the caller the authorizer verified.
+ACCESS_LOG_HEAD = {
+    "http": (
+        ("requestId", "requestTime"),
+        ("httpMethod", "routeKey"),
+        ("path", "status"),
+        ("responseLatency",),
+    ),
+    "rest": (
+        ("requestId", "extendedRequestId"),
+        ("requestTime", "httpMethod"),
+        ("resourcePath", "path"),
+        ("status", "responseLatency"),
+    ),
+}
+ACCESS_LOG_TAIL = (
+    ("integrationLatency",),
+    ("responseLength", "protocol"),
+    ("sourceIp", "userAgent"),
+    ("principal",),
+    ("errorMessage",),
+    ("integrationError",),
+)
+# The $context variable of each field whose name is not the variable's own.
+ACCESS_LOG_VARIABLES = {
+    "sourceIp": "identity.sourceIp",
+    "userAgent": "identity.userAgent",
+    "principal": "authorizer.claims.sub",
+    "errorMessage": "error.message",
+    "integrationError": "integrationErrorMessage",
+}
+
+
+def access_log_lines(api_type: str, jwt: bool) -> list[str]:
+    """The lines of the API's access log format (a JSON object once folded)."""
+    lines = ACCESS_LOG_HEAD.get(api_type, ACCESS_LOG_HEAD["http"]) + ACCESS_LOG_TAIL
+    lines = [line for line in lines if jwt or line != ("principal",)]
+    text = [
+        ",".join(f'"{f}":"$context.{ACCESS_LOG_VARIABLES.get(f, f)}"' for f in line) + ","
+        for line in lines
+    ]
+    return ["{" + text[0], *text[1:-1], text[-1][:-1] + "}"]
+
+
 # A Cognito user pool's issuer: https://cognito-idp.<region>.amazonaws.com/<region>_<id>.
 COGNITO_ISSUER = re.compile(
     r"https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/(([a-z0-9-]+)_[A-Za-z0-9]+)"
@@ -360,6 +406,7 @@ def model(answers: Mapping) -> dict:
         "rest": api_type == "rest",
         "api": {"kind": api_type, **api},
         "jwt": jwt,
+        "access_log": access_log_lines(api_type, jwt),
         "public_routes": [list(route) for route in PUBLIC_ROUTES],
         "preflight_routes": [list(route) for route in PREFLIGHT_ROUTES.get(api_type, ())],
         "cognito": cognito_pool(_text(answers, "jwt_issuer")) if jwt else None,
@@ -382,6 +429,7 @@ def model(answers: Mapping) -> dict:
         "bucket": _text(answers, "deployment_bucket"),
         "bootstrap_stack": stack + SUFFIXES["bootstrap_stack"],
         "alarm_key_alias": "alias/" + stack + SUFFIXES["alarms"],
+        "suffixes": dict(SUFFIXES),
         "limits": name_limits(answers),
         "default_names": dict(DEFAULT_NAMES),
         "choices": {

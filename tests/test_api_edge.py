@@ -84,7 +84,10 @@ def render_files(directory: Path, extra: dict, *relative: str) -> dict:
     )
     context["cookiecutter"] = prompt_for_config(context, no_input=True)
     env = StrictEnvironment(context=context, keep_trailing_newline=True)
-    env.loader = FileSystemLoader([str(TEMPLATE / "{{cookiecutter.project_slug}}")])
+    # As cookiecutter loads them: the project's files, then templates/ beside it.
+    env.loader = FileSystemLoader(
+        [str(TEMPLATE / "{{cookiecutter.project_slug}}"), str(TEMPLATE / "templates")]
+    )
     for rel in relative:
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
