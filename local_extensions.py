@@ -265,6 +265,8 @@ def _environments(answers: Mapping) -> list[dict]:
             "name": name,
             "id": logical_id,  # the suffix of the bootstrap's logical ids: DeployRoleStaging
             "config_env": name or "default",  # samconfig.toml's section
+            "deploy_job": "deploy" + (f"-{name}" if name else ""),  # GitHub's, GitLab's job
+            "deploy_stage": "deploy" + (f" {name}" if name else ""),  # Travis CI's stage
             **environment_names(answers, f"-{name}" if name else ""),
         }
         for name, logical_id in choice
@@ -392,11 +394,15 @@ def model(answers: Mapping) -> dict:
     # environment's own names; with two, a placeholder for the environment.
     sam = environment_names(answers, "-${Environment}") if multi else environments[0]
     any_env = environment_names(answers, "-<env>") if multi else environments[0]
+    # The names without an environment (those of the one stack; with two environments no
+    # resource has them: what docs/deployment.md still names, issue #19).
+    base = environment_names(answers, "")
     return {
         "multi": multi,
         "environments": environments,
         "sam": sam,
         "any_env": any_env,
+        "base": base,
         "canary": canary,
         "snapstart": snapstart,
         # Every deployment publishes a version behind the alias `live` when CodeDeploy

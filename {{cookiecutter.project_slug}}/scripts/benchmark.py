@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """Benchmark the Lambda artifact against the naive way, side by side in one run.
 
     python scripts/benchmark.py [--rounds 15] [--calls 2000]
@@ -42,7 +43,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
 HANDLER_MODULE = "{{ cookiecutter.package_name }}.main"
 EVENTS = PROJECT / "tests" / "events"
-EVENT_FILE = EVENTS / "{% if cookiecutter.api_type == 'rest' %}rest_api_v1{% else %}http_api_v2{% endif %}.json"
+EVENT_FILE = EVENTS / "{% if m.rest %}rest_api_v1{% else %}http_api_v2{% endif %}.json"
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 
 NAIVE_APP = """\

@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """Shared fixtures: an HTTP test client for the ASGI app, and API Gateway
 events (as printed by `sam local generate-event`) for the Lambda handler."""
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-{% if cookiecutter.auth == "jwt" %}
+{% if m.jwt %}
 from {{ cookiecutter.package_name }}.core.auth import Principal, current_principal
 {%- endif %}
 from {{ cookiecutter.package_name }}.main import app
@@ -18,7 +19,7 @@ from {{ cookiecutter.package_name }}.main import app
 EVENTS = Path(__file__).parent / "events"
 
 
-{%- if cookiecutter.auth == "jwt" %}
+{%- if m.jwt %}
 
 
 TEST_PRINCIPAL = Principal(subject="test-user", scopes=[], claims={"sub": "test-user"})

@@ -1,6 +1,6 @@
+{%- set m = cookiecutter | model -%}
 """CORS through the built Lambda handler: preflight requests are answered for the allowed
 origins without a token, and responses carry the CORS headers (docs/api-edge.md)."""
-{%- set origins = cookiecutter.cors_origins | origin_list %}
 
 import pytest
 
@@ -8,7 +8,7 @@ from {{ cookiecutter.package_name }}.core.config import get_settings
 from {{ cookiecutter.package_name }}.main import handler
 
 from tests.lambda_events import event, read
-{%- if cookiecutter.auth == "jwt" %}
+{%- if m.jwt %}
 
 # Preflight requests never carry a token: go through the real authentication.
 pytestmark = pytest.mark.real_auth
@@ -32,7 +32,7 @@ def preflight(flavour: str, origin: str, path: str = "/api/v1/example"):
 
 
 def test_settings_follow_the_answer():
-    assert ORIGINS == {{ origins | tojson }}
+    assert ORIGINS == {{ m.origins | tojson }}
 
 
 @pytest.mark.parametrize("origin", ALLOWED)

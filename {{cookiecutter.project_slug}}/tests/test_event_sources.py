@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """The Lambda handler answers every HTTP event source: REST API (payload 1.0, with a
 stage), HTTP API (payload 2.0, `$default` or a named stage), function URLs and ALB (both
 header modes); and the app knows the prefix it is served under (core/root_path.py)."""
@@ -99,24 +100,24 @@ def test_base_path_is_the_custom_domains_only(flavour):
     assert spec.get("servers", [{"url": ""}]) == [{"url": expected}]
 
 
-{%- if cookiecutter.domain_name %}
+{%- if m.domain %}
 
 
 @pytest.mark.parametrize("flavour", ["rest", "http"])
 @pytest.mark.parametrize("base_path", ["", "billing"])
 def test_served_on_the_custom_domain(flavour, base_path):
-    """template.yml maps the API on {{ cookiecutter.domain_name }} at its DomainBasePath and
+    """template.yml maps the API on {{ m.domain }} at its DomainBasePath and
     gives the function the same value as BASE_PATH."""
     domain_handler = make_handler(app, base_path=Settings(base_path=base_path).base_path)
     prefix = f"/{base_path}" if base_path else ""
-    custom = {"host": {{ cookiecutter.domain_name | tojson }}}
+    custom = {"host": {{ m.domain | tojson }}}
     html, spec = docs_and_spec(domain_handler, flavour, prefix, **custom)
     assert f"url: '{prefix}/openapi.json'" in html
     assert spec.get("servers", [{"url": ""}]) == [{"url": prefix}]
     ping = event(flavour, "GET", f"{prefix}/ping/", **custom)
     status, headers, _, _ = read(domain_handler(ping, None))
     assert status == 307
-    assert headers["location"] == [f"https://{{ cookiecutter.domain_name }}{prefix}/ping"]
+    assert headers["location"] == [f"https://{{ m.domain }}{prefix}/ping"]
 {%- endif %}
 
 

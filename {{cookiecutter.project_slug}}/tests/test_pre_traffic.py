@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """The CodeDeploy pre-traffic hook (src/deploy_hooks/pre_traffic.py), invoked in-process with
 the event CodeDeploy sends it. Its Lambda client runs the app's own handler in-process, so
 the `GET /ping` event it sends is proven to be one the app answers; its CodeDeploy client
@@ -86,7 +87,7 @@ def test_the_ping_event_is_what_api_gateway_sends(lambda_context):
     response = app_handler(pre_traffic.PING_EVENT, lambda_context)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"ping": "pong!"}
-{%- if cookiecutter.api_type == "http" %}
+{%- if m.http %}
     assert pre_traffic.PING_EVENT["version"] == "2.0"
     assert pre_traffic.PING_EVENT["requestContext"]["http"]["method"] == "GET"
 {%- else %}

@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """CodeDeploy pre-traffic hook: before the alias `live` sends any traffic to the new
 version, invoke that version with a real `GET /ping` API Gateway event and tell CodeDeploy
 whether it answered 200. A failure (or no answer at all) stops the deployment and
@@ -20,11 +21,11 @@ from typing import Any
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
-# The request API Gateway would send for `GET /ping`{% if cookiecutter.api_type == "http" %} (HTTP API, payload format 2.0,
+# The request API Gateway would send for `GET /ping`{% if m.http %} (HTTP API, payload format 2.0,
 # the $default stage){% else %} (REST API proxy integration, payload
 # format 1.0, stage `{{ cookiecutter.stage_name }}`){% endif %}. Its host is not an execute-api host, so the app
 # serves it without a stage prefix.
-{%- if cookiecutter.api_type == "http" %}
+{%- if m.http %}
 PING_EVENT: dict[str, Any] = {
     "version": "2.0",
     "routeKey": "$default",

@@ -1,10 +1,9 @@
+{%- set m = cookiecutter | model -%}
 """The FastAPI application and its AWS Lambda entry point.
 
 Everything here runs once per execution environment (at cold start), so keep
 module-level work cheap: no network calls, no eager loading of large data.
 """
-{%- set origins = cookiecutter.cors_origins | origin_list %}
-{%- set jwt = cookiecutter.auth == "jwt" %}
 
 import gc
 import logging
@@ -19,13 +18,13 @@ os.environ.setdefault("OTEL_PROPAGATORS", "none")
 # (docs/performance.md, "No garbage collection during the imports").
 gc.disable()
 try:
-    from fastapi import {% if jwt %}Depends, {% endif %}FastAPI
-{%- if origins %}
+    from fastapi import {% if m.jwt %}Depends, {% endif %}FastAPI
+{%- if m.origins %}
     from fastapi.middleware.cors import CORSMiddleware
 {%- endif %}
 
     from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
-{%- if jwt %}
+{%- if m.jwt %}
     from {{ cookiecutter.package_name }}.core.auth import current_principal
 {%- endif %}
     from {{ cookiecutter.package_name }}.core.config import get_settings
@@ -53,7 +52,7 @@ app = FastAPI(
         "logs": False,
     },
 )
-{%- if origins %}
+{%- if m.origins %}
 # Answers CORS preflight requests before any route (so without a token), and adds the CORS
 # headers to every response for the allowed origins (docs/api-edge.md). Added before
 # RequestTelemetry, so inside it: preflight answers get an access line and a correlation id.
@@ -73,7 +72,7 @@ app.add_middleware(
     namespace=settings.metrics_namespace,
     service=settings.service_name,
 )
-{%- if jwt %}
+{%- if m.jwt %}
 # Every versioned route needs a verified caller; /ping and the docs stay public.
 app.include_router(
     api_v1_router,

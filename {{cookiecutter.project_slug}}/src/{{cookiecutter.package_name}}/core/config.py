@@ -1,15 +1,14 @@
+{%- set m = cookiecutter | model -%}
 """Typed settings, read from the environment (and a local `.env` file)."""
-{%- set origins = cookiecutter.cors_origins | origin_list %}
-{%- set jwt = cookiecutter.auth == "jwt" %}
-{% if jwt %}
+{% if m.jwt %}
 import os
 {%- endif %}
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator{% if jwt %}, model_validator{% endif %}
+from pydantic import field_validator{% if m.jwt %}, model_validator{% endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
-{%- if jwt %}
+{%- if m.jwt %}
 
 # Set in every Lambda execution environment (and never by uvicorn on a workstation).
 LAMBDA_ENVIRONMENT = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT")
@@ -45,15 +44,15 @@ class Settings(BaseSettings):
     # span: off by default, they cost more per request than all the rest of the telemetry
     # (docs/performance.md).
     trace_operations: bool = False
-{%- if origins %}
+{%- if m.origins %}
     # Browser origins allowed to call the API (CORS); API Gateway has the same list.
     cors_origins: list[str] = [
-{%- for origin in origins %}
+{%- for origin in m.origins %}
         {{ origin | tojson }},
 {%- endfor %}
     ]
 {%- endif %}
-{%- if jwt %}
+{%- if m.jwt %}
     # What API Gateway verified the token against; checked again on the claims (core/auth.py).
     jwt_issuer: str = {{ cookiecutter.jwt_issuer | tojson }}
     jwt_audience: str = {{ cookiecutter.jwt_audience | tojson }}
@@ -68,7 +67,7 @@ class Settings(BaseSettings):
         """Accept `billing`, `/billing` or `/billing/` for `/billing`; `/` means none."""
         value = value.strip().strip("/")
         return f"/{value}" if value else ""
-{%- if jwt %}
+{%- if m.jwt %}
 
     @model_validator(mode="after")
     def _no_local_subject_on_lambda(self) -> "Settings":
