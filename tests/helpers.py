@@ -85,6 +85,24 @@ def jinja_leftovers(project: Path) -> list[str]:
     return find_jinja_leftovers(project)
 
 
+# What secret scanners (GitHub push protection, gitleaks, checkov) take for a credential: an
+# AWS access key id (AWS's documentation example included) or a private key.
+CREDENTIAL_LOOKALIKES = re.compile(
+    r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+def credential_lookalikes(project: Path) -> list[str]:
+    """Files (file:line) of a render with something a secret scanner would flag."""
+    found = []
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if CREDENTIAL_LOOKALIKES.search(line):
+                found.append(f"{path.relative_to(project)}:{number}")
+    return found
+
+
 # --- Markdown, as a reader sees it ---------------------------------------------------------
 
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -508,6 +526,7 @@ def lint_rendered(project: Path, python: Path) -> None:
     zizmor on a GitHub workflow), and the project's own test suite (run with `python`, see
     `service_tests`)."""
     assert jinja_leftovers(project) == []
+    assert credential_lookalikes(project) == []
     ruff(project)
     region = json.loads((project / ".cookiecutter.json").read_text())["default_context"][
         "aws_region"
