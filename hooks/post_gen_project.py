@@ -84,6 +84,12 @@ def remove_jwt_auth(project: Path, answers: dict, facts: dict) -> None:
         )
 
 
+def remove_snapstart_hook(project: Path, answers: dict, facts: dict) -> None:
+    if not facts["snapstart"]:
+        package = Path("src") / answers["package_name"]
+        remove(project, str(package / "core" / "snapstart.py"), "tests/test_snapstart.py")
+
+
 def remove_cors_tests(project: Path, answers: dict, facts: dict) -> None:
     if not facts["origins"]:
         remove(project, "tests/test_cors.py")
@@ -95,6 +101,7 @@ REMOVALS = [
     remove_deploy_policies,
     remove_jwt_auth,
     remove_cors_tests,
+    remove_snapstart_hook,
 ]
 
 
