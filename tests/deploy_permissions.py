@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.helpers import policy_path, render_facts
+
 ACCOUNT = "111122223333"  # any account: the rendered policy says `*`, the bootstrap pins its own
 PARTITION = "aws"
 API_ID = "a1b2c3d4e5"  # placeholders for what CloudFormation names at creation
@@ -326,16 +328,6 @@ class Names:
     environment: str = ""  # "", or "staging" / "production"
     alarm_email: str = ""
 
-    @property
-    def functions(self) -> dict[str, str]:
-        """The function of each AWS::Serverless::Function, by logical id."""
-        return {"ApiFunction": self.function, "PreTrafficHook": f"{self.function}-pre-traffic"}
-
-    @property
-    def execution_roles(self) -> dict[str, str]:
-        """The role each function runs as (from the bootstrap stack), by logical id."""
-        return {"ApiFunction": self.role, "PreTrafficHook": f"{self.stack}-pre-traffic"}
-
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (
             f"arn:{PARTITION}:{service}:{self.region if region else ''}:"
@@ -351,18 +343,9 @@ class Names:
 
 
 def environments(project: Path) -> list[str]:
-    """The environments a render deploys: [""] (one stack), or staging and production."""
-    answers = json.loads((project / ".cookiecutter.json").read_text())["default_context"]
-    return ["staging", "production"] if answers["environments"] == "staging-production" else [""]
-
-
-def policy_path(project: Path, environment: str = "") -> Path:
-    """The rendered deploy policy of an environment."""
-    return (
-        project
-        / "iam"
-        / (f"deploy-policy-{environment}.json" if environment else "deploy-policy.json")
-    )
+    """The environments a render deploys (the model's): [""] (one stack), or staging and
+    production."""
+    return [env["name"] for env in render_facts(project)["environments"]]
 
 
 def render_names(project: Path, environment: str = "") -> Names:
@@ -460,7 +443,8 @@ def _lambda_target(names: Names, resources: dict, logical_id: str) -> str:
     """The function (or alias/version) ARN a Lambda resource acts on."""
     resource = resources[logical_id]
     function = names.arn(
-        "lambda", f"function:{names.functions[_function_of(resources, logical_id)]}"
+        "lambda",
+        f"function:{_function_name(names, resources, _function_of(resources, logical_id))}",
     )
     rtype = resource["Type"]
     if rtype == "AWS::Lambda::Alias":
@@ -517,6 +501,18 @@ def _named(names: Names, value) -> str:
     if isinstance(value, str):
         return value
     return value["Fn::Sub"].replace("${Environment}", names.environment)  # `-staging` etc.
+
+
+def _function_name(names: Names, resources: dict, logical_id: str) -> str:
+    """The name template.yml gives a function (AWS::Lambda::Function `logical_id`)."""
+    return _named(names, resources[logical_id]["Properties"]["FunctionName"])
+
+
+def _role(names: Names, value) -> str:
+    """The role name of a role ARN template.yml writes:
+    `!Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<name>"`."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return text.rsplit(":role/", 1)[1].replace("${Environment}", names.environment)
 
 
 def _stack_name_sub(names: Names, value) -> str:
@@ -580,12 +576,16 @@ def handler_call(
         return call(target)
     if service == "iam" and name == "PassRole" and rtype == "AWS::Lambda::Function":
         return call(
-            names.arn("iam", f"role/{names.execution_roles[logical_id]}", region=False),
+            names.arn("iam", f"role/{_role(names, resource['Properties']['Role'])}", region=False),
             **{"iam:PassedToService": "lambda.amazonaws.com"},
         )
     if service == "iam" and name == "PassRole" and rtype == "AWS::CodeDeploy::DeploymentGroup":
         return call(
-            names.arn("iam", f"role/{names.stack}-codedeploy", region=False),
+            names.arn(
+                "iam",
+                f"role/{_role(names, resource['Properties']['ServiceRoleArn'])}",
+                region=False,
+            ),
             **{"iam:PassedToService": "codedeploy.amazonaws.com"},
         )
     if service == "codedeploy":

@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 
 from hooks.post_gen_project import find_jinja_leftovers, project_files
 from hooks.post_gen_project import load_yaml as _load_yaml_text
+from local_extensions import environment, model
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -70,6 +71,19 @@ def _resolved(items: tuple) -> tuple:
 DEFAULTS = resolved_answers()
 
 rendered_files = project_files  # the post-gen hook's listing of a render's files
+
+
+def render_facts(project: Path) -> dict:
+    """The model of a render's answers (local_extensions.model), as the templates and the
+    hooks saw it: from the answers its .cookiecutter.json records."""
+    answers = json.loads((project / ".cookiecutter.json").read_text())["default_context"]
+    return model(answers)
+
+
+def policy_path(project: Path, environment_name: str = "") -> Path:
+    """The rendered deploy policy of an environment ("" with one stack): the model's file."""
+    return project / environment(render_facts(project), environment_name)["policy_file"]
+
 
 BIN = Path(sys.executable).parent
 

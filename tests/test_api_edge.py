@@ -22,6 +22,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from jinja2 import FileSystemLoader
 
+from local_extensions import PUBLIC_ROUTES as MODEL_PUBLIC_ROUTES
 from tests import deploy_permissions as dp
 from tests import stacks
 from tests.helpers import (
@@ -59,12 +60,9 @@ EDGE = {
     },
 }
 COMBINATIONS = list(itertools.product(["http", "rest"], *(EDGE[k] for k in EDGE)))
-PUBLIC_ROUTES = {
-    "Ping": "/ping",
-    "Docs": "/docs",
-    "DocsOAuth2Redirect": "/docs/oauth2-redirect",
-    "OpenApi": "/openapi.json",
-}
+# The routes that stay public with auth=jwt (the model's; tests/test_model.py holds them equal
+# to the app's routes outside the versioned API).
+PUBLIC_ROUTES = dict(MODEL_PUBLIC_ROUTES)
 
 
 def edge_answers(api_type: str, auth: str, cors: str, domain: str) -> dict:

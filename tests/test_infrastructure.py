@@ -21,6 +21,7 @@ from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
 
 from hooks import post_gen_project as post
+from local_extensions import model
 from tests import stacks
 from tests.helpers import (
     BIN,
@@ -31,6 +32,7 @@ from tests.helpers import (
     cfn_lint,
     load_yaml,
     parliament_findings,
+    policy_path,
     rendered_files,
     resolved_answers,
     run,
@@ -99,28 +101,25 @@ API_LIMIT = {"http": 30, "rest": 29}
 
 
 def environments(answers: dict) -> list[tuple[str, str, str]]:
-    """(name suffix, environment, logical id suffix) of each environment a render deploys."""
-    if answers["environments"] == "staging-production":
-        return [("-staging", "staging", "Staging"), ("-production", "production", "Production")]
-    return [("", "", "")]
+    """(name suffix, environment, logical id suffix) of each environment a render deploys:
+    the model's (tests/test_model.py spells them out)."""
+    return [(env["suffix"], env["name"], env["id"]) for env in model(answers)["environments"]]
 
 
-def named(answers: dict, base: str, tail: str = ""):
-    """How template.yml names a per-environment resource: `base` + `tail`, or
-    `!Sub base-${Environment}tail` (`<function>-staging-pre-traffic`, as the bootstrap's
-    roles and the deploy policy name it)."""
-    if answers["environments"] == "staging-production":
-        return {"Fn::Sub": base + "-${Environment}" + tail}
-    return base + tail
+def named(answers: dict, name: str):
+    """How template.yml names a per-environment resource: the model's name of it
+    (`function`, `hook_log_group`, ...), as `!Sub` when it holds ${Environment}."""
+    facts = model(answers)
+    return {"Fn::Sub": facts["sam"][name]} if facts["multi"] else facts["sam"][name]
 
 
-def policy_file(suffix: str = "") -> str:
+def policy_file(project: Path, suffix: str = "") -> str:
     """The rendered deploy policy of an environment's name suffix ("" with one stack)."""
-    return f"iam/deploy-policy{suffix}.json"
+    return policy_path(project, suffix.removeprefix("-")).relative_to(project).as_posix()
 
 
 def policy(project: Path, suffix: str = "") -> dict:
-    return json.loads((project / policy_file(suffix)).read_text())
+    return json.loads((project / policy_file(project, suffix)).read_text())
 
 
 def bootstrap_policy(project: Path, logical: str = "") -> dict:
@@ -176,7 +175,7 @@ def check_function(project: Path, answers: dict) -> None:
     # The app and its runtime dependencies only: never the project root (tests, tools, .venv).
     assert props["CodeUri"] == "src/"
     assert (project / "src" / "requirements.txt").is_file()
-    assert props["FunctionName"] == named(answers, answers["function_name"])
+    assert props["FunctionName"] == named(answers, "function")
     role = answers["lambda_role_name"]
     env = "-${Environment}" if answers["environments"] == "staging-production" else ""
     assert props["Role"] == {
@@ -195,9 +194,7 @@ def check_function_logging(project: Path, answers: dict) -> None:
     }
     log_group = template["Resources"]["ApiFunctionLogGroup"]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
-    assert log_group["Properties"]["LogGroupName"] == named(
-        answers, f"/aws/lambda/{answers['function_name']}"
-    )
+    assert log_group["Properties"]["LogGroupName"] == named(answers, "function_log_group")
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert props["Environment"]["Variables"]["LOG_LEVEL"] == {"Ref": "LogLevel"}
     for name in ("LogLevel", "LogRetentionInDays"):
@@ -452,9 +449,9 @@ def check_pre_traffic_hook(project: Path, answers: dict) -> None:
         return
     env = "-${Environment}" if answers["environments"] == "staging-production" else ""
     hook = resources["PreTrafficHook"]["Properties"]
-    assert hook["FunctionName"] == named(answers, answers["function_name"], "-pre-traffic")
+    assert hook["FunctionName"] == named(answers, "hook_function")
     log_group = resources["PreTrafficHookLogGroup"]["Properties"]["LogGroupName"]
-    assert log_group == named(answers, f"/aws/lambda/{answers['function_name']}", "-pre-traffic")
+    assert log_group == named(answers, "hook_log_group")
     assert hook["Role"] == {"Fn::Sub": f"{ROLE_ARN}{answers['stack_name']}{env}-pre-traffic"}
     assert hook["CodeUri"] == "src/deploy_hooks/"
     assert hook["Handler"] == "pre_traffic.handler"
@@ -540,7 +537,7 @@ LOG_DELIVERY = frozenset(
 def check_policy_files(project: Path, answers: dict) -> None:
     """One deploy policy per environment, and no other."""
     present = {p.relative_to(project).as_posix() for p in (project / "iam").glob("*.json")}
-    assert present == {policy_file(suffix) for suffix, _, _ in environments(answers)}
+    assert present == {policy_file(project, suffix) for suffix, _, _ in environments(answers)}
 
 
 def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
@@ -549,7 +546,7 @@ def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
     environment's names never appear."""
     star_only = STAR_ONLY | ({LOG_DELIVERY} if answers["api_type"] == "http" else set())
     for suffix, _, document, _ in environment_policies(project, answers):
-        assert parliament_findings((project / policy_file(suffix)).read_text()) == []
+        assert parliament_findings((project / policy_file(project, suffix)).read_text()) == []
         for statement in document["Statement"]:
             assert statement["Effect"] == "Allow"
             for action in as_list(statement["Action"]):
@@ -742,7 +739,7 @@ def check_access_logs(project: Path, answers: dict) -> None:
     assert {"status", "responseLatency", "httpMethod", "path", "sourceIp"} <= set(access_format)
     group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
     base = f"/aws/vendedlogs/apigateway/{answers['stack_name']}"
-    assert group["LogGroupName"] == named(answers, base, "-access")
+    assert group["LogGroupName"] == named(answers, "access_log_group")
     assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     region = answers["aws_region"]
     for suffix, _, document, names in environment_policies(project, answers):
