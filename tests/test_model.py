@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -247,3 +248,69 @@ def test_public_routes_are_what_the_app_serves_outside_the_versioned_api(render,
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     paths = run([service_python, "-c", code], cwd=project, env=env).stdout
     assert json.loads(paths.replace("'", '"')) == sorted(path for _, path in PUBLIC_ROUTES)
+
+
+# --- docs/prompts.md states the model's limits and cookiecutter.json's choices ----------------
+
+
+def prompt_rows() -> dict[str, str]:
+    """{answer: its row} of the table in docs/prompts.md."""
+    from tests.helpers import TEMPLATE
+
+    rows = {}
+    for line in (TEMPLATE / "docs" / "prompts.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 4:
+            rows[cells[0].strip("`")] = line
+    return rows
+
+
+def limit(field: str, **answers) -> int:
+    return model({**DEFAULTS, **answers})["limits"][field]["max"]
+
+
+def test_prompts_doc_has_a_row_per_answer():
+    assert set(prompt_rows()) == {key for key in CONTEXT if not key.startswith("_")}
+
+
+def test_prompts_doc_states_the_models_limits():
+    """Each name limit docs/prompts.md writes is the one the model computes (and the
+    pre-generation hook enforces), for the options the row names."""
+    rows = prompt_rows()
+    canary, once, none = {}, {"deployment_strategy": "all-at-once"}, {"ci_provider": "none"}
+    expected = {
+        "project_slug": [f"at most {limit('project_slug')} characters"],
+        "lambda_role_name": [
+            f"1 to {limit('lambda_role_name')} letters",
+            f"({limit('lambda_role_name', **TWO)} with `staging-production`",
+        ],
+        "stack_name": [
+            f"`<stack>-pre-traffic` with canary ({limit('stack_name', **canary)}; "
+            f"{limit('stack_name', **canary, **TWO)} with `staging-production`)",
+            f"`<stack>-deploy` with a CI provider ({limit('stack_name', **once)}; "
+            f"{limit('stack_name', **once, **TWO)})",
+            f"`<stack>-bootstrap` fits {limit('stack_name', **once, **none) + len('-bootstrap')}",
+        ],
+        "function_name": [
+            f"1 to {limit('function_name', **once)} letters",
+            f"{limit('function_name', **canary)} with canary",
+            f"{limit('function_name', **once, **TWO)} with `staging-production`",
+            f"{limit('function_name', **canary, **TWO)} with both",
+        ],
+        "stage_name": [f"1 to {limit('stage_name')} letters"],
+        "timeout": [
+            f"from 1 to {model({**DEFAULTS, 'api_type': 'rest'})['api']['timeout_max']} (REST) "
+            f"or {model({**DEFAULTS, 'api_type': 'http'})['api']['timeout_max']} (HTTP API)"
+        ],
+    }
+    for field, phrases in expected.items():
+        for phrase in phrases:
+            assert phrase in rows[field], (field, phrase)
+
+
+def test_prompts_doc_lists_every_choice():
+    """A choice's row names each of its values (cookiecutter.json's lists)."""
+    rows = prompt_rows()
+    for key, values in CHOICES.items():
+        for value in values:
+            assert re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", rows[key]), (key, value)
