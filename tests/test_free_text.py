@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from hooks.post_gen_project import check_data_files
 from hooks.pre_gen_project import check_free_text
+from local_extensions import model
 from tests.helpers import (
     BIN,
     DEFAULTS,
@@ -103,7 +104,8 @@ def check_render(project: Path, name: str, description: str, author: str) -> Non
     author=free_text.filter(usable),
 )
 def test_free_text_round_trips(bake, name, description, author):
-    assert check_free_text({"project_name": name, "description": description}) == []
+    answers = {"project_name": name, "description": description}
+    assert check_free_text(answers, model(answers)) == []
     project = bake(project_name=name, description=description, author_name=author, **SLUG)
     check_render(project, name, description, author)
 
