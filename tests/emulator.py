@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import run
+
 REQUIREMENTS = Path(__file__).with_name("requirements-emulator.txt")
 SERVER = Path(__file__).with_name("emulator_server.py")
 # Fake credentials: the emulator accepts any, and nothing here may reach AWS.
@@ -29,6 +31,7 @@ CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 START_TIMEOUT = 60  # seconds for the emulator to answer its health check
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1: no proxy
 EXECUTE_API = re.compile(r"https://([a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com)(/.*)")
 
 
@@ -39,15 +42,9 @@ def emulator_venv(shared: Path, python: Path) -> Path:
     with open(shared / "emulator-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "ok").exists():
-            subprocess.run(["rm", "-rf", str(venv)], check=True)
-            subprocess.run([str(python), "-m", "venv", str(venv)], check=True, timeout=120)
-            install = [str(venv / "bin/python"), "-m", "pip", "install", "-q"]
-            subprocess.run(
-                [*install, "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
+            run(["rm", "-rf", venv], cwd=shared)
+            run([python, "-m", "venv", venv], cwd=shared)
+            run([venv / "bin/python", "-m", "pip", "install", "-q", "-r", REQUIREMENTS], shared)
             (venv / "ok").write_text("")
     return venv / "bin"
 
@@ -75,11 +72,15 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self, **extra: str) -> dict:
-        """What the deploy tools get: the endpoint and fake credentials, nothing else of AWS."""
+        """What the deploy tools get: the endpoint and fake credentials, nothing else of AWS
+        (no config or credentials file of this machine's either)."""
         return {
             **clean_environment(),
             **CREDENTIALS,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_ENDPOINT_URL": self.endpoint,
+            "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"])),
             "SAM_CLI_TELEMETRY": "0",
             **extra,
         }
@@ -109,14 +110,14 @@ class Emulator:
             f"{self.endpoint}{base}{path.lstrip('/')}", data=data, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
+            with DIRECT.open(request, timeout=60) as answer:
                 return answer.status, json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
     def stop(self) -> None:
-        """SIGTERM to the emulator, then to whatever is left of its process group (the Lambda
-        workers it started), each by the id of the process this test started."""
+        """SIGTERM to the emulator (SIGKILL after 20 s), then SIGKILL to what is left of its
+        process group (the Lambda workers it started): by the id of the process started here."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -139,7 +140,6 @@ def start(bin: Path, workdir: Path, region: str) -> Emulator:
         "BIND_HOST": "127.0.0.1",
         "MINISTACK_HOST": f"{region}.amazonaws.com",
         "TMPDIR": str(workdir),  # its pid file and the functions' unpacked code
-        "PATH": f"{bin}{os.pathsep}{os.environ['PATH']}",
     }
     with open(workdir / "emulator.log", "w") as log:
         process = subprocess.Popen(
@@ -154,7 +154,7 @@ def start(bin: Path, workdir: Path, region: str) -> Emulator:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            with urllib.request.urlopen(f"{emulator.endpoint}/_ministack/health", timeout=5):
+            with DIRECT.open(f"{emulator.endpoint}/_ministack/health", timeout=5):
                 return emulator
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:

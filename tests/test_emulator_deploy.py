@@ -9,6 +9,7 @@ What the emulator lacks is worked around here, never in the template: docs/contr
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -34,6 +35,7 @@ COMBINATIONS = {
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 # SAM CLI's documented polling interval (5 s by default): the emulator answers at once.
 POLL_DELAY = "0.5"
+LOG_WAIT = 10  # seconds for the function's log lines to reach its log group
 
 
 @pytest.fixture(scope="session")
@@ -132,11 +134,12 @@ class Deployer:
         )
 
     def timed(self, name: str, commands: list[list[str]]) -> None:
-        start = time.monotonic()
+        """Run the commands; record each one's seconds under `name`."""
         for command in commands:
             tool = {"aws": self.emulator.bin / "aws", "sam": BIN / "sam"}[command[0]]
+            start = time.monotonic()
             run([tool, *command[1:]], cwd=self.project, env=self.env(), timeout=600)
-        self.timings[name] = round(time.monotonic() - start, 1)
+            self.timings[f"{name}: {command[1]}"] = round(time.monotonic() - start, 1)
 
     def bootstrap(self) -> None:
         """An account that already has GitHub's OIDC provider: the docs' override."""
@@ -147,9 +150,7 @@ class Deployer:
         command = bootstrap_command(self.project)
         override = ["--parameter-overrides", f"OidcProviderArn={provider}"]
         self.timed("bootstrap", [[*command, *override]])
-        stack = "--stack-name"
-        bootstrap = command[command.index(stack) + 1]
-        outputs = self.outputs(bootstrap)
+        outputs = self.outputs(command[command.index("--stack-name") + 1])
         for env in self.environments():
             assert outputs["DeploymentBucketName"] == self.deploy_settings(env)["s3_bucket"]
         roles = [value for key, value in outputs.items() if key.startswith("DeployRoleArn")]
@@ -178,7 +179,7 @@ class Deployer:
         self.timed(name, commands)
         stack = self.deploy_settings(config_env(commands[-1]))["stack_name"]
         made = add_api_routes(self.emulator, stack, self.region)
-        assert made in ([], MISSING_ROUTES[self.answers["api_type"]]), made
+        assert sorted(made) in ([], MISSING_ROUTES[self.answers["api_type"]]), made
         return stack
 
     def outputs(self, stack: str) -> dict:
@@ -192,6 +193,27 @@ class Deployer:
         example = self.emulator.request(url, "POST", "api/v1/example", {"a": 6, "b": 7})
         return ping, example
 
+    def request_lines(self, stack: str) -> list[dict]:
+        """The app's access log lines (JSON, `"message": "request"`) in the log group its
+        function's LoggingConfig names, waited for (at most LOG_WAIT s) until a line of a
+        successful `POST /api/v1/example` is there."""
+        function = self.outputs(stack)["FunctionName"]
+        config = self.emulator.client("lambda", self.region).get_function_configuration(
+            FunctionName=function
+        )
+        logs = self.emulator.client("logs", self.region)
+        deadline = time.monotonic() + LOG_WAIT
+        while True:
+            events = logs.filter_log_events(logGroupName=config["LoggingConfig"]["LogGroup"])
+            messages = [event["message"] for event in events["events"]]
+            lines = [json.loads(m) for m in messages if m.startswith("{")]
+            requests = [line for line in lines if line.get("message") == "request"]
+            example = {"route": "POST /api/v1/example", "status": 200}
+            found = any(example.items() <= line.items() for line in requests)
+            if found or time.monotonic() > deadline:
+                return requests
+            time.sleep(0.2)
+
     def servers(self, stack: str):
         """The OpenAPI `servers` the app answers through the API: a REST stage's prefix."""
         status, spec = self.emulator.request(self.outputs(stack)["ApiUrl"], "GET", "openapi.json")
@@ -201,12 +223,13 @@ class Deployer:
 
 PONG = (200, {"ping": "pong!"})
 # What the emulator leaves out of each API type's Body (docs/contributing.md).
-MISSING_ROUTES = {"http": ["$default"], "rest": ["ANY /{proxy+}", "ANY /"]}
+MISSING_ROUTES = {"http": ["$default"], "rest": ["ANY /", "ANY /{proxy+}"]}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", COMBINATIONS)
 def test_deploy_to_the_emulator(render, emulator, tmp_path, combination):
+    start = time.monotonic()
     answers = resolved_answers(**COMBINATIONS[combination])
     project = tmp_path / "project"
     shutil.copytree(render(**COMBINATIONS[combination]), project)
@@ -219,6 +242,8 @@ def test_deploy_to_the_emulator(render, emulator, tmp_path, combination):
     assert deployer.answers_of(stack) == (PONG, (200, {"product": 42}))
     stage = [{"url": f"/{answers['stage_name']}"}] if answers["api_type"] == "rest" else None
     assert deployer.servers(stack) == stage
+    routes = {(line["route"], line["status"]) for line in deployer.request_lines(stack)}
+    assert {("GET /ping", 200), ("POST /api/v1/example", 200)} <= routes
     production = None
     if answers["environments"] == "staging-production":
         assert config_env(commands[-1]) == "staging"
@@ -229,9 +254,12 @@ def test_deploy_to_the_emulator(render, emulator, tmp_path, combination):
         assert deployer.answers_of(production) == (PONG, (200, {"product": 42}))
 
     change_the_code(project, answers["package_name"])
-    assert deployer.deploy("deploy a change", commands) == stack
+    # template.yml is as `sam validate` passed it: build and deploy again.
+    again = [command for command in commands if command[:2] != ["sam", "validate"]]
+    assert deployer.deploy("deploy a change", again) == stack
     assert deployer.answers_of(stack) == (PONG, (200, {"product": 43}))
     if production:
         # Staging got the change; production still runs the code it was deployed with.
         assert deployer.answers_of(production) == (PONG, (200, {"product": 42}))
-    print(f"\nemulator deploy timings, {combination}: {deployer.timings}")
+    deployer.timings["total"] = round(time.monotonic() - start, 1)
+    print(f"\nemulator deploy timings (s), {combination}: {deployer.timings}")
