@@ -15,13 +15,17 @@ import pytest
 import yaml
 
 from tests import stacks
-from tests.helpers import MARKDOWN, TEMPLATE, load_yaml
+from tests.helpers import MARKDOWN, SINGLE_OPTIONS, TEMPLATE, load_yaml, single_option
 
 PRESETS = {
     path.stem: yaml.safe_load(path.read_text())["default_context"]
     for path in sorted((TEMPLATE / "presets").glob("*.yaml"))
 }
-RENDERS = {"defaults": {}, **{f"preset:{name}": answers for name, answers in PRESETS.items()}}
+RENDERS = {
+    "defaults": {},
+    **{f"{key}={value}": single_option(key, value) for key, value in SINGLE_OPTIONS},
+    **{f"preset:{name}": answers for name, answers in PRESETS.items()},
+}
 
 # Files the docs name that a service gets later, by a documented step: `cruft create` or
 # `cruft link` writes `.cruft.json`.
@@ -124,7 +128,11 @@ def command_problems(render: Render, command: list[str]) -> list[str]:
     template_file = flags.get("--template-file", "")
     if tool == "sam" and verb in {"deploy", "delete"} and len(command) > 2:
         env = flags.get("--config-env", "default")
-        if env not in render.config_envs() and "--stack-name" not in flags:
+        if (
+            not env.startswith("<")
+            and env not in render.config_envs()
+            and "--stack-name" not in flags
+        ):
             problems.append(
                 f"`sam {verb}` uses samconfig's [{env}], which deploys nothing "
                 f"(config envs: {sorted(render.config_envs())})"
