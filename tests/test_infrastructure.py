@@ -113,13 +113,16 @@ def named(answers: dict, name: str):
     return {"Fn::Sub": facts["sam"][name]} if facts["multi"] else facts["sam"][name]
 
 
-def policy_file(project: Path, suffix: str = "") -> str:
-    """The rendered deploy policy of an environment's name suffix ("" with one stack)."""
-    return policy_path(project, suffix.removeprefix("-")).relative_to(project).as_posix()
+def policy_file(answers: dict, suffix: str = "") -> str:
+    """The deploy policy file of an environment's name suffix ("" with one stack), for the
+    answers: the model's."""
+    (env,) = [env for env in model(answers)["environments"] if env["suffix"] == suffix]
+    return env["policy_file"]
 
 
 def policy(project: Path, suffix: str = "") -> dict:
-    return json.loads((project / policy_file(project, suffix)).read_text())
+    """The rendered deploy policy of an environment of the render."""
+    return json.loads(policy_path(project, suffix.removeprefix("-")).read_text())
 
 
 def bootstrap_policy(project: Path, logical: str = "") -> dict:
@@ -537,7 +540,7 @@ LOG_DELIVERY = frozenset(
 def check_policy_files(project: Path, answers: dict) -> None:
     """One deploy policy per environment, and no other."""
     present = {p.relative_to(project).as_posix() for p in (project / "iam").glob("*.json")}
-    assert present == {policy_file(project, suffix) for suffix, _, _ in environments(answers)}
+    assert present == {policy_file(answers, suffix) for suffix, _, _ in environments(answers)}
 
 
 def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
@@ -546,7 +549,7 @@ def check_policy_is_least_privilege(project: Path, answers: dict) -> None:
     environment's names never appear."""
     star_only = STAR_ONLY | ({LOG_DELIVERY} if answers["api_type"] == "http" else set())
     for suffix, _, document, _ in environment_policies(project, answers):
-        assert parliament_findings((project / policy_file(project, suffix)).read_text()) == []
+        assert parliament_findings((project / policy_file(answers, suffix)).read_text()) == []
         for statement in document["Statement"]:
             assert statement["Effect"] == "Allow"
             for action in as_list(statement["Action"]):
