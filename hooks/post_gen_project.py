@@ -91,6 +91,12 @@ def remove_jwt_auth(project: Path, answers: dict) -> None:
         )
 
 
+def remove_snapstart_hook(project: Path, answers: dict) -> None:
+    if not answers["snapstart"]:
+        package = Path("src") / answers["package_name"]
+        remove(project, str(package / "core" / "snapstart.py"), "tests/test_snapstart.py")
+
+
 def remove_cors_tests(project: Path, answers: dict) -> None:
     if not answers.get("cors_origins", "").strip():
         remove(project, "tests/test_cors.py")
@@ -104,6 +110,7 @@ REMOVALS = [
     remove_deploy_policies,
     remove_jwt_auth,
     remove_cors_tests,
+    remove_snapstart_hook,
 ]
 
 

@@ -85,6 +85,24 @@ def jinja_leftovers(project: Path) -> list[str]:
     return find_jinja_leftovers(project)
 
 
+# What secret scanners (GitHub push protection, gitleaks, checkov) take for a credential: an
+# AWS access key id (AWS's documentation example included) or a private key.
+CREDENTIAL_LOOKALIKES = re.compile(
+    r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+def credential_lookalikes(project: Path) -> list[str]:
+    """Files (file:line) of a render with something a secret scanner would flag."""
+    found = []
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if CREDENTIAL_LOOKALIKES.search(line):
+                found.append(f"{path.relative_to(project)}:{number}")
+    return found
+
+
 # --- Markdown, as a reader sees it ---------------------------------------------------------
 
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -203,11 +221,17 @@ def ruff(project: Path) -> None:
 # they still do): AWS::ApiGatewayV2::Stage create/update, which tags the HTTP API's stage
 # (the AccessDenied "not authorized to perform: apigateway:TagResource on resource:
 # arn:aws:apigateway:REGION::/apis/ID/stages" is public: aws-amplify/amplify-cli#12316), and
-# AWS::Lambda::Function read. parliament 1.6.4 reports all three as UNKNOWN_ACTION; cfn-lint
-# 1.58's W3037 the two apigateway ones. Exactly those findings are accepted, nothing else.
+# AWS::Lambda::Function read. parliament 1.6.4 reports all three as UNKNOWN_ACTION (filtered
+# below); cfn-lint 1.58's W3037 the two apigateway ones, which the render's own setting hides
+# (CFN_LINT_SETTING). Exactly those findings are accepted, nothing else.
 NEWER_ACTIONS = frozenset(
     {"apigateway:TagResource", "apigateway:UntagResource", "lambda:GetFunctionScalingConfig"}
 )
+
+# The one cfn-lint setting a render may carry (docs/deploy-policy.md): W3037 off on the
+# bootstrap's deploy policy (one per environment), only where it holds those apigateway actions.
+CFN_LINT_SETTING = {"config": {"ignore_checks": ["W3037"]}}
+CFN_LINT_SETTING_ON = re.compile(r"DeployPolicy(Staging|Production)?")
 
 
 @functools.cache
@@ -221,9 +245,9 @@ def _cfn_lint_runner(region: str):
 
 
 def _is_newer_action_warning(match, template: dict) -> bool:
-    """cfn-lint's W3037 on one of NEWER_ACTIONS (defined below): its IAM action data (the
-    Service Authorization Reference) lacks them as parliament's does, yet IAM enforces them
-    (see NEWER_ACTIONS). Only that finding, on a policy Action that holds the action."""
+    """cfn-lint's W3037 on one of NEWER_ACTIONS: its IAM action data (the Service
+    Authorization Reference) lacks them as parliament's does, yet IAM enforces them (see
+    NEWER_ACTIONS). Only that finding, on a policy Action that holds the action."""
     if match.rule.id != "W3037":
         return False
     node = template
@@ -236,23 +260,76 @@ def _is_newer_action_warning(match, template: dict) -> bool:
     )
 
 
+def cfn_lint_settings(template: dict) -> dict[str, object]:
+    """The cfn-lint settings a template carries where cfn-lint reads them: its own Metadata
+    (key "") and each resource's (key: the logical ID)."""
+    places = {"": template, **(template.get("Resources") or {})}
+    return {
+        name: node["Metadata"]["cfn-lint"]
+        for name, node in places.items()
+        if isinstance(node, dict)
+        and isinstance(node.get("Metadata"), dict)
+        and "cfn-lint" in node["Metadata"]
+    }
+
+
+def _resource_of(match) -> str | None:
+    """The logical ID of the resource a cfn-lint finding is on, if any."""
+    path = list(match.path or [])
+    return path[1] if len(path) > 1 and path[0] == "Resources" else None
+
+
+def _setting_problems(template: dict, settings: dict, shown: list, runner) -> list[str]:
+    """What is wrong with a template's cfn-lint settings: any but CFN_LINT_SETTING on a deploy
+    policy, a finding it hides that is not W3037 on one of NEWER_ACTIONS, or one that hides
+    nothing. What they hide is what cfn-lint reports once they are removed."""
+    import copy
+
+    problems = []
+    for name, setting in settings.items():
+        resource = template["Resources"].get(name) if name else None
+        if not (
+            CFN_LINT_SETTING_ON.fullmatch(name)
+            and resource["Type"] == "AWS::IAM::ManagedPolicy"
+            and setting == CFN_LINT_SETTING
+        ):
+            problems.append(f"cfn-lint setting on {name or 'the template'}: {setting}")
+    lifted = copy.deepcopy(template)
+    for name in settings:
+        node = lifted["Resources"][name] if name else lifted
+        del node["Metadata"]["cfn-lint"]
+        if not node["Metadata"]:
+            del node["Metadata"]
+    seen = {str(match) for match in shown}
+    hidden = [m for m in runner.validate_template(lifted) if str(m) not in seen]
+    hidden_on = {_resource_of(match) for match in hidden}
+    for match in hidden:
+        if not (_resource_of(match) in settings and _is_newer_action_warning(match, template)):
+            problems.append(f"hidden by a cfn-lint setting: {match}")
+    for name in settings:
+        if name not in hidden_on:
+            problems.append(f"the cfn-lint setting on {name or 'the template'} hides nothing")
+    return problems
+
+
 def cfn_lint(path: Path, region: str = "us-east-1") -> list[str]:
-    """Every cfn-lint finding on a template (errors, warnings AND informational findings),
-    with no suppressions but the W3037 on NEWER_ACTIONS. Uses the Python API: no process
-    start-up per template."""
+    """Every cfn-lint finding on a template (errors, warnings AND informational findings)
+    that the render's own pre-commit hook reports too, the template's settings honoured as
+    cfn-lint honours them; plus what is wrong with those settings (only CFN_LINT_SETTING,
+    hiding only W3037 on NEWER_ACTIONS). Uses the Python API: no process start-up per
+    template."""
     from cfnlint.decode import decode_str
 
-    text = path.read_text()
-    assert "cfn-lint" not in text, f"{path}: cfn-lint settings or suppressions in the template"
-    template, errors = decode_str(text)
+    template, errors = decode_str(path.read_text())
     if errors:
         return [f"{path.name}: {match}" for match in errors]
-    matches = _cfn_lint_runner(region).validate_template(template)
-    return [
-        f"{path.name}: {match}"
-        for match in matches
-        if not _is_newer_action_warning(match, template)
-    ]
+    runner = _cfn_lint_runner(region)
+    matches = list(runner.validate_template(template))
+    findings = [f"{path.name}: {match}" for match in matches]
+    if settings := cfn_lint_settings(template):
+        problems = _setting_problems(template, settings, matches, runner)
+        findings += [f"{path.name}: {problem}" for problem in problems]
+    return findings
 
 
 # parliament reads the account field `aws` of the SAM transform's ARN as a malformed account
@@ -508,6 +585,7 @@ def lint_rendered(project: Path, python: Path) -> None:
     zizmor on a GitHub workflow), and the project's own test suite (run with `python`, see
     `service_tests`)."""
     assert jinja_leftovers(project) == []
+    assert credential_lookalikes(project) == []
     ruff(project)
     region = json.loads((project / ".cookiecutter.json").read_text())["default_context"][
         "aws_region"

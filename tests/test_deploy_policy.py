@@ -22,6 +22,7 @@ import yaml
 
 from tests import deploy_permissions as dp
 from tests.helpers import (
+    CFN_LINT_SETTING,
     NEWER_ACTIONS,
     SINGLE_OPTIONS,
     TEMPLATE,
@@ -470,33 +471,42 @@ def test_parliaments_unknown_actions_are_real_handler_permissions(render):
 
 
 def test_cfn_lint_accepts_only_the_newer_actions(tmp_path):
-    """cfn_lint's W3037 filter lets exactly NEWER_ACTIONS through, not a misspelt action."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["apigateway:TagResource", "apigateway:TagResources"],
-                "Resource": "*",
-            }
-        ],
-    }
-    template = tmp_path / "policy.yml"
-    template.write_text(
-        json.dumps(
-            {
-                "Resources": {
-                    "Policy": {
-                        "Type": "AWS::IAM::ManagedPolicy",
-                        "Properties": {"PolicyDocument": policy},
-                    }
-                }
-            }
-        )
-    )
-    (finding,) = cfn_lint(template)
-    assert "W3037" in finding
+    """The render's one cfn-lint setting (W3037 off on a deploy policy) hides W3037 on
+    NEWER_ACTIONS there and nothing else: cfn_lint reports a misspelt action beside them, the
+    newer actions where no setting is (as the render's own hook does), a setting that is
+    wider, elsewhere or on the whole template, and one that hides nothing."""
+    newer = ["apigateway:TagResource", "apigateway:UntagResource"]
+
+    def lint(actions, name="DeployPolicy", setting=CFN_LINT_SETTING, template_setting=None):
+        statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        resource = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}
+        if setting:
+            resource["Metadata"] = {"cfn-lint": setting}
+        template = {"Resources": {name: resource}}
+        if template_setting:
+            template["Metadata"] = {"cfn-lint": template_setting}
+        path = tmp_path / "policy.yml"
+        path.write_text(json.dumps(template))
+        return cfn_lint(path)
+
+    assert lint(newer) == []
+    (finding,) = lint([*newer, "apigateway:TagResources"])
+    assert "hidden by a cfn-lint setting" in finding
     assert "'tagresources' is not one of" in finding
+    unset = lint(newer, setting=None)
+    assert len(unset) == 2
+    assert all("W3037" in f for f in unset)
+    (finding,) = lint(newer, setting={"config": {"ignore_checks": ["W3037", "W3005"]}})
+    assert "cfn-lint setting on DeployPolicy" in finding
+    (finding,) = lint(newer, name="SomePolicy")
+    assert "cfn-lint setting on SomePolicy" in finding
+    assert any(
+        "cfn-lint setting on the template" in f
+        for f in lint(newer, setting=None, template_setting=CFN_LINT_SETTING)
+    )
+    (finding,) = lint(["apigateway:GET"])
+    assert "the cfn-lint setting on DeployPolicy hides nothing" in finding
 
 
 def test_samconfig_settings_are_sam_deploy_options(render):

@@ -21,6 +21,7 @@ from tests.helpers import (
     SINGLE_OPTIONS,
     SWITCHES,
     TEMPLATE,
+    credential_lookalikes,
     docs_problems,
     jinja_leftovers,
     load_yaml,
@@ -222,8 +223,17 @@ def test_default_render_is_clean(render):
     project = render()
     assert project.name == DEFAULTS["project_slug"]
     assert jinja_leftovers(project) == []
+    assert credential_lookalikes(project) == []
     assert docs_problems(project) == []
     assert sorted(p.name for p in (project / "docs").iterdir()) == DOCS
+
+
+def test_credential_lookalikes_are_found(bake):
+    """AWS's documentation key, as the function URL event carried it, is reported."""
+    project = bake()
+    event = project / "tests" / "events" / "function_url.json"
+    event.write_text(event.read_text().replace("example-access-key-id", "AKIAIOSFODNN7EXAMPLE"))
+    assert credential_lookalikes(project) == ["tests/events/function_url.json:27"]
 
 
 def test_default_metadata(render):
@@ -277,6 +287,7 @@ def test_default_lints_and_passes_its_tests(bake, run_service_tests):
 def test_single_option(bake, run_service_tests, key, value):
     project = bake(**single_option(key, value))
     assert jinja_leftovers(project) == []
+    assert credential_lookalikes(project) == []
     assert docs_problems(project) == []
     OPTION_CHECKS[key](project, value)
     ruff(project)

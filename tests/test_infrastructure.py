@@ -257,6 +257,13 @@ def check_api(project: Path, answers: dict) -> None:
         assert api["Properties"]["StageName"] == answers["stage_name"]
         assert template["Globals"]["Api"]["OpenApiVersion"]
         assert api["Properties"]["BinaryMediaTypes"] == ["*~1*"]
+        assert api["Properties"]["TracingEnabled"] is True  # the HTTP API has no tracing
+        (stage,) = [
+            r
+            for r in transformed(project, answers).values()
+            if r["Type"] == "AWS::ApiGateway::Stage"
+        ]
+        assert stage["Properties"]["TracingEnabled"] is True
         routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events.values()}
         assert routes == {("/", "ANY"), ("/{proxy+}", "ANY")}
         assert all(e["Type"] == "Api" for e in events.values())

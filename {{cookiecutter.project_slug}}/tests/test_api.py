@@ -31,6 +31,7 @@ def test_unknown_route_is_404(client):
 
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 404  # one set of docs, public with the API's
     spec = client.get("/openapi.json").json()
     assert "/api/v1/example" in spec["paths"]
     assert "/ping" in spec["paths"]

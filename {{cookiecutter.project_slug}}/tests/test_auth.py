@@ -31,6 +31,14 @@ GATEWAY_FLAVOURS = ["http", "rest"]
 PUBLIC_PATHS = ["/ping", "/docs", "/openapi.json"]
 
 
+def test_every_route_outside_the_api_is_a_public_route_of_the_gateway():
+    """What the app serves outside the versioned API is exactly the routes template.yml
+    leaves without the authorizer: no docs page that answers 401."""
+    paths = {getattr(route, "path", "") for route in app.routes}  # included routers have none
+    outside = {path for path in paths if path and not path.startswith(get_settings().api_prefix)}
+    assert outside == {"/ping", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+
+
 @pytest.fixture(scope="module")
 def signing_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)

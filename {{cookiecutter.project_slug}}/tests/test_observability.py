@@ -1,6 +1,7 @@
 """Logs, spans and metrics of a request, through the Lambda handler and the ASGI app:
 captured log output and an in-memory span exporter, asserted field by field."""
 
+import inspect
 import io
 import json
 import socket
@@ -199,6 +200,20 @@ def test_unsampled_requests_are_logged_with_their_route_but_not_exported(
     # Recorded (so the route was known) but not sampled: span processors export nothing.
     assert spans == ()
     assert access_line(lines)["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def test_the_sampler_overrides_the_sdk_signature():
+    """Same parameters as the SDK's Sampler.should_sample (trace_state included), and the
+    trace state of a root span is the caller's."""
+    from opentelemetry.sdk.trace.sampling import Sampler
+    from opentelemetry.trace import TraceState
+
+    ours = inspect.signature(observability.RecordEverySpan.should_sample).parameters
+    assert list(ours) == list(inspect.signature(Sampler.should_sample).parameters)
+    state = TraceState([("vendor", "value")])
+    result = observability.RecordEverySpan().should_sample(None, 1, "root", trace_state=state)
+    assert result.trace_state == state
+    assert result.decision.is_sampled()
 
 
 def test_app_is_instrumented_once():

@@ -34,6 +34,9 @@ try:
         tracer_provider,
     )
     from {{ cookiecutter.package_name }}.core.root_path import make_handler
+{%- if cookiecutter.snapstart %}
+    from {{ cookiecutter.package_name }}.core.snapstart import reseed  # noqa: F401 (the restore hook)
+{%- endif %}
     from {{ cookiecutter.package_name }}.models.health import Ping
 finally:
     gc.freeze()
@@ -46,6 +49,8 @@ logging.getLogger().setLevel(settings.log_level)
 # (docs/observability.md); metrics and logs go through RequestTelemetry as EMF and JSON.
 app = FastAPI(
     title=settings.title,
+    # One set of docs: Swagger UI at /docs. (ReDoc would be one more route to keep public.)
+    redoc_url=None,
     telemetry={
         "tracer_provider": tracer_provider,
         "operation_spans": settings.trace_operations,

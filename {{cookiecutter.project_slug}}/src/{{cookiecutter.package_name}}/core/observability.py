@@ -17,11 +17,13 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit, single_metric
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.propagators.aws.aws_xray_propagator import (
     AWS_TRACE_HEADER_ENV_KEY,
     TRACE_HEADER_KEY,
@@ -31,6 +33,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,11 +53,22 @@ class RecordEverySpan(Sampler):
     so that the route FastAPI sets on it is known for the logs and metrics of every request;
     only sampled spans are exported."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None):
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
         parent = trace.get_current_span(parent_context).get_span_context()
         sampled = parent.trace_flags.sampled if parent.is_valid else True
         decision = Decision.RECORD_AND_SAMPLE if sampled else Decision.RECORD_ONLY
-        return SamplingResult(decision, attributes, parent.trace_state if parent.is_valid else None)
+        # The parent's trace state, as ParentBased keeps it; else the one the caller passed.
+        state = parent.trace_state if parent.is_valid else trace_state
+        return SamplingResult(decision, attributes, state)
 
     def get_description(self) -> str:
         return "RecordEverySpan"
