@@ -1039,7 +1039,9 @@ def _arn_format(action: str, rtype: str) -> tuple[str, str] | None:
     if not found:
         return None
     wanted = rtype.rsplit("::", 1)[-1].lower()
-    chosen = next((t for t in found if t.replace("-", "").lower() == wanted), sorted(found)[0])
+    chosen = next(
+        (t for t in found if t.replace("-", "").lower().startswith(wanted)), sorted(found)[0]
+    )
     spec = iam_actions().get(service, {}).get("Resources", {}).get(chosen, {})
     formats = spec.get("ARNFormats") or []
     return (chosen, formats[0]) if formats else None
@@ -1047,11 +1049,17 @@ def _arn_format(action: str, rtype: str) -> tuple[str, str] | None:
 
 def unmodelled_call(stack: Stack, action: str, reason: str, **base) -> Call:
     """A call this tool has no ARN rule for: the ARN follows cfn-lint's copy of the Service
-    Authorization Reference (its `.*` taken to be the resource's name), flagged for review;
-    `*` if the reference does not know the action."""
+    Authorization Reference, flagged for review; `*` if the reference does not know the
+    action. The format's `.*` is the resource's name where the action is its own service's,
+    on its own kind of resource (a stream's `kinesis:CreateStream`), else `*` (a key, a role,
+    another resource this one uses)."""
     logical_id = base["logical_id"]
     rtype = stack.resources[logical_id]["Type"]
     found = _arn_format(action, rtype)
+    own_kind = found is not None and (
+        action.partition(":")[0] == rtype.split("::")[1].lower()
+        and found[0].replace("-", "").lower().startswith(rtype.rsplit("::", 1)[-1].lower())
+    )
     if found is None:
         return Call(
             action,
@@ -1062,7 +1070,8 @@ def unmodelled_call(stack: Stack, action: str, reason: str, **base) -> Call:
     chosen, arn_format = found
     arn = arn_format.replace("${Partition}", PARTITION).replace("${Region}", stack.region)
     arn = arn.replace("${Account}", ACCOUNT)
-    arn = arn.replace(".*", _identifier(stack, logical_id), 1).replace(".*", UNRESOLVED)
+    name = _identifier(stack, logical_id) if own_kind else UNRESOLVED
+    arn = arn.replace(".*", name, 1).replace(".*", UNRESOLVED)
     arn = re.sub(r"\$\{[^}]+\}", UNRESOLVED, arn)
     review = f"{reason}; the ARN follows the IAM reference's {chosen} format: check it"
     return Call(action, arn, review=review, **base)
@@ -1094,7 +1103,7 @@ def handler_call(stack: Stack, logical_id: str, handler: str, permission: str) -
         return unmodelled_call(stack, action, reason, **base)
     if found is None:
         if rtype in MODELLED_TYPES:
-            reason = f"no ARN rule for {action} of {rtype}"
+            reason = f"no ARN rule for {service} permissions of {rtype}"
         else:
             reason = f"no ARN model for {rtype}"
         return unmodelled_call(stack, action, reason, **base)
@@ -1643,8 +1652,9 @@ def _conditions(call: Call, operators: dict[str, str]) -> dict:
 def _sid(calls: list[Call], resources: list[str], taken: set[str]) -> str:
     ids = sorted({c.logical_id for c in calls if c.logical_id})
     names = []
+    types = {c.logical_id: c.source.split(" ")[0] for c in calls}
     for logical_id in ids[:3]:
-        suffix = calls[0].source.split(" ")[0].rsplit("::", 1)[-1]
+        suffix = types[logical_id].rsplit("::", 1)[-1]
         names.append(logical_id if logical_id.endswith(suffix) else logical_id + suffix)
     sid = ("Manage" + "".join(names)) if names else "Deploy"
     sid = re.sub(r"[^A-Za-z0-9]", "", sid)
@@ -1851,31 +1861,31 @@ def apply(project: Path) -> dict[str, list[dict]]:
 
 
 def report(found: list[Call]) -> list[str]:
-    """The missing calls for a reader: grouped by who makes them (the resource, or sam), each
-    group with why, each line an action (and the handlers asking for it) on an ARN."""
-    groups: dict[tuple[str, str, str], dict[str, list[str]]] = {}
+    """The missing calls for a reader: grouped by who makes them (the resource, or sam) with
+    why, then by what cannot be scoped; each line an action (and the handlers asking for
+    it) on an ARN."""
+    groups: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = {}
     for call in found:
         if call.handler:
             head = f"{call.logical_id} ({call.source.split(' ')[0]})"
             line = f"{call.action} on {call.resource}{call.conditions}"
-            handler = call.handler
         else:
             head, _, what = call.source.partition(": ")
             line = f"{call.action} on {call.resource}{call.conditions} ({what})"
-            handler = ""
-        lines = groups.setdefault((head, call.why, call.review), {})
-        lines.setdefault(line, [])
-        if handler and handler not in lines[line]:
-            lines[line].append(handler)
+        lines = groups.setdefault((head, call.why), {}).setdefault(call.review, {})
+        handlers = lines.setdefault(line, [])
+        if call.handler and call.handler not in handlers:
+            handlers.append(call.handler)
     text = []
-    for (head, why, review), lines in groups.items():
+    for (head, why), reviews in groups.items():
         text.append(f"  {head}: {why}" if why else f"  {head}:")
-        if review:
-            text.append(f"    cannot scope these: {review}")
-        for line, handlers in lines.items():
-            action, _, rest = line.partition(" on ")
-            by = f" ({', '.join(handlers)})" if handlers else ""
-            text.append(f"    {action}{by} on {rest}")
+        for review, lines in sorted(reviews.items()):
+            if review:
+                text.append(f"    cannot scope these: {review}")
+            for line, handlers in lines.items():
+                action, _, rest = line.partition(" on ")
+                by = f" ({', '.join(handlers)})" if handlers else ""
+                text.append(f"    {action}{by} on {rest}")
     return text
 
 
