@@ -159,6 +159,9 @@ SERVICE_IMPORTS = {
     "uvicorn": {"uvicorn"},
     "pyjwt": {"jwt"},
     "cryptography": {"cryptography", "cffi", "_cffi_backend", "pycparser"},
+    "aws-sam-translator": {"samtranslator"},
+    "cfn-lint": {"cfnlint"},
+    "pyyaml": {"yaml", "_yaml"},
 }
 # The service's own top-level names, and the Lambda runtime's bootstrap modules.
 PROJECT_IMPORTS = {
@@ -166,6 +169,7 @@ PROJECT_IMPORTS = {
     "src",
     "conftest",
     "deploy_hooks",
+    "deploy_policy",  # scripts/deploy_policy.py, as the service's test imports it
     "awslambdaric",
     "bootstrap",
     "boto3",
