@@ -69,7 +69,8 @@ def templated(lock: str, slug: str) -> str:
     others = [(name, text) for name, text in entries if name != slug]
     project = project.replace(f'name = "{slug}"\n', 'name = "{{ name }}"\n', 1)
     out = [HEADER, "{% macro project() %}", project, "{% endmacro %}", header]
-    gaps = zip([None, *(name for name, _ in others)], [*(name for name, _ in others), None])
+    names = [name for name, _ in others]
+    gaps = zip([None, *names], [*names, None], strict=True)
     for (low, high), text in zip(gaps, [*(text for _, text in others), ""], strict=True):
         if low is None:
             condition = f'name < "{high}"'
