@@ -172,12 +172,15 @@ def runtime_python(version: str) -> Path:
     candidates = [shutil.which(name), *sorted(root.glob(f"versions/{version}.*/bin/{name}"))]
     for candidate in filter(None, candidates):
         probe = subprocess.run(
-            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"],
             capture_output=True,
             text=True,
         )
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return Path(candidate)
+        found, _, executable = probe.stdout.strip().partition(" ")
+        if probe.returncode == 0 and found == version:
+            # The interpreter, not a shim: pip through a pyenv shim runs a rehash, which
+            # fails while another process rehashes.
+            return Path(executable)
     reason = f"no {name} on PATH or under pyenv: the Python {version} runtime is not built here"
     if version in os.environ.get("LAMBDA_RUNTIMES", "").split():
         pytest.fail(f"{reason}, and LAMBDA_RUNTIMES requires it")
