@@ -634,12 +634,14 @@ def job_python(job: dict, provider: str) -> str:
     return job["python"]
 
 
-def run_commands(commands: list[str], cwd: Path, venv: Path) -> None:
+def run_commands(commands: list[str], cwd: Path, venv: Path, extra_env: dict | None = None) -> None:
     """Run pipeline commands the way a CI runner does (each in `bash -eo pipefail`), with the
-    venv's bin first on PATH so that `python`, `pip` and the tools are the venv's."""
+    venv's bin first on PATH so that `python`, `pip` and the tools are the venv's, then the
+    pinned uv; `extra_env` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
     env.pop("VIRTUAL_ENV", None)
-    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    path = os.pathsep.join([str(venv / "bin"), str(uv_bin().parent), os.environ["PATH"]])
+    env.update(VIRTUAL_ENV=str(venv), PATH=path, **UV_ENV, **(extra_env or {}))
     for command in commands:
         run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd, env)
 
