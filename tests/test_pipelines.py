@@ -343,7 +343,8 @@ def test_test_job_commands_pass(bake, service_python, tmp_path, provider):
     assert commands == TEST_COMMANDS[provider]
     commands = [command for command in commands if command != UV_INSTALL]
     venv = service_python.parents[1]
-    env = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(tmp_path.parent / "mypy")}
+    mypy_cache = tmp_path.parent / "mypy-cache"  # the worker's, as in test_toolchain
+    env = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(mypy_cache)}
     # The service venv is shared by the xdist workers: one sync at a time in it, and nobody
     # else's between ours and our pytest. (Other tests put their render's src/ first on
     # PYTHONPATH, so the editable install they find does not matter to them.)

@@ -104,9 +104,12 @@ CHECKED: dict[str, str] = {}  # content of a render's typed files -> mypy's outp
 
 
 def typed_content(project: Path) -> str:
-    files = [*sorted(project.glob("**/*.py")), project / "pyproject.toml"]
-    digest = hashlib.sha256()
-    for path in files:
+    """What mypy's verdict depends on: every Python file and mypy's settings (not the rest
+    of pyproject.toml: a license or a description changes nothing mypy reads)."""
+    tool = tomllib.loads((project / "pyproject.toml").read_text())["tool"]
+    settings = {key: tool[key] for key in ("mypy", "pydantic-mypy")}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for path in sorted(project.glob("**/*.py")):
         digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -123,7 +126,8 @@ def mypy(project: Path, python: Path, cache: Path) -> str:
 
 @pytest.fixture(scope="session")
 def mypy_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mypy-cache")
+    """The worker's mypy cache, shared with test_pre_commit and test_pipelines."""
+    return tmp_path_factory.getbasetemp() / "mypy-cache"
 
 
 @pytest.mark.parametrize("answers", RENDERS.values(), ids=RENDERS.keys())
