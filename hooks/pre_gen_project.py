@@ -125,8 +125,9 @@ SLUG_MAX = min(
 )
 
 # Modules the service (or its tests and dev tools) imports: a package of the same name
-# would shadow them. Keys are the distributions of src/requirements.txt and the `dev`
-# extra (a test keeps this in step with those files), values their import names.
+# would shadow them. Keys are the distributions uv.lock installs at runtime and the direct
+# `dev` group dependencies (a test keeps this in step with those files), values their
+# import names.
 SERVICE_IMPORTS = {
     "annotated-doc": {"annotated_doc"},
     "annotated-types": {"annotated_types"},
@@ -151,7 +152,10 @@ SERVICE_IMPORTS = {
     "typing-extensions": {"typing_extensions"},
     "truststore": {"truststore"},
     "typing-inspection": {"typing_inspection"},
-    # dev extra
+    # dev group
+    "boto3-stubs": set(),  # stubs only (boto3-stubs/, mypy_boto3_* come with the extras)
+    "mypy": {"mypy", "mypyc", "mypy_extensions"},
+    "types-requests": set(),  # stubs only (requests-stubs/)
     "hypothesis": {"hypothesis"},
     "pytest": {"pytest", "_pytest", "pluggy"},
     "ruff": {"ruff"},

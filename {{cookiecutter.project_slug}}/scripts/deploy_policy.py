@@ -667,7 +667,7 @@ def _cfnlint_data() -> Path:
 
     spec = importlib.util.find_spec("cfnlint")
     if spec is None or not spec.submodule_search_locations:
-        raise InputError("cfn-lint is not installed: python -m pip install -e '.[dev]'")
+        raise InputError("cfn-lint is not installed: uv sync (its dev group has it)")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
