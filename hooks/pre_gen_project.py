@@ -51,8 +51,9 @@ OTHER_PARTITION_REGIONS = {
 }
 
 # Modules the service (or its tests and dev tools) imports: a package of the same name
-# would shadow them. Keys are the distributions of src/requirements.txt and the `dev`
-# extra (a test keeps this in step with those files), values their import names.
+# would shadow them. Keys are the distributions uv.lock installs at runtime and the direct
+# `dev` group dependencies (a test keeps this in step with those files), values their
+# import names.
 SERVICE_IMPORTS = {
     "annotated-doc": {"annotated_doc"},
     "annotated-types": {"annotated_types"},
@@ -77,7 +78,10 @@ SERVICE_IMPORTS = {
     "typing-extensions": {"typing_extensions"},
     "truststore": {"truststore"},
     "typing-inspection": {"typing_inspection"},
-    # dev extra
+    # dev group
+    "boto3-stubs": set(),  # stubs only (boto3-stubs/, mypy_boto3_* come with the extras)
+    "mypy": {"mypy", "mypyc", "mypy_extensions"},
+    "types-requests": set(),  # stubs only (requests-stubs/)
     "hypothesis": {"hypothesis"},
     "pytest": {"pytest", "_pytest", "pluggy"},
     "ruff": {"ruff"},
@@ -85,6 +89,9 @@ SERVICE_IMPORTS = {
     "uvicorn": {"uvicorn"},
     "pyjwt": {"jwt"},
     "cryptography": {"cryptography", "cffi", "_cffi_backend", "pycparser"},
+    "aws-sam-translator": {"samtranslator"},
+    "cfn-lint": {"cfnlint"},
+    "pyyaml": {"yaml", "_yaml"},
 }
 # The service's own top-level names, and the Lambda runtime's bootstrap modules.
 PROJECT_IMPORTS = {
@@ -92,6 +99,7 @@ PROJECT_IMPORTS = {
     "src",
     "conftest",
     "deploy_hooks",
+    "deploy_policy",  # scripts/deploy_policy.py, as the service's test imports it
     "awslambdaric",
     "bootstrap",
     "boto3",

@@ -13,15 +13,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE, run, service_tests
+from tests.helpers import TEMPLATE, UV_ENV, service_tests, uv
 
-# Nothing in this suite may call AWS: keep SAM CLI's telemetry off.
+# Nothing in this suite may call AWS: keep SAM CLI's telemetry off. And uv (the rendered
+# project's package manager, src/Makefile's too) must not download interpreters.
 os.environ["SAM_CLI_TELEMETRY"] = "0"
+os.environ.update(UV_ENV)
 
 
 def baked(cookies, **extra_context) -> Path:
@@ -59,10 +62,10 @@ def render(cookies_session):
 @pytest.fixture(scope="session")
 def service_python(tmp_path_factory, cookies_session) -> Path:
     """A virtual environment with the rendered service's dependencies, installed the way the
-    rendered README says (`python -m pip install ".[dev]"`, here from a default render, not
-    editable, so that the venv outlives the render). Shared by every xdist worker (built
-    once, under a file lock); each render runs its tests in it with its own `src/` first on
-    PYTHONPATH."""
+    rendered README says: `uv sync --locked` (the lock must be current), here from a default
+    render, without the project itself, so that the venv outlives the render. Shared by
+    every xdist worker (built once, under a file lock); each render runs its tests in it
+    with its own `src/` first on PYTHONPATH."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the run's base directory, shared by its workers
@@ -70,10 +73,10 @@ def service_python(tmp_path_factory, cookies_session) -> Path:
     with open(shared / "service-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "ok").exists():
-            run(["rm", "-rf", venv], cwd=shared)
-            run([sys.executable, "-m", "venv", venv], cwd=shared)
-            project = baked(cookies_session)  # its own render: pip writes build files in it
-            run([venv / "bin/python", "-m", "pip", "install", "-q", ".[dev]"], cwd=project)
+            shutil.rmtree(venv, ignore_errors=True)
+            project = baked(cookies_session)
+            sync = ["sync", "--locked", "--no-install-project", "--python", sys.executable]
+            uv(*sync, cwd=project, env={"UV_PROJECT_ENVIRONMENT": str(venv)})
             (venv / "ok").write_text("")
     return venv / "bin" / "python"
 

@@ -212,6 +212,81 @@ def settings_title(project: Path, package: str):
     return ast.literal_eval(title)
 
 
+# --- uv: the rendered project's package manager ------------------------------------------
+
+
+def pinned(tool: str) -> str:
+    """The version of `tool` that requirements-test.txt pins (and `make test` installs)."""
+    lines = (TEMPLATE / "requirements-test.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if "==" in line)[tool]
+
+
+@functools.cache
+def uv_bin() -> Path:
+    """The venv's uv (requirements-test.txt pins it), else the one on PATH; either way the
+    pinned version."""
+    found = BIN / "uv" if (BIN / "uv").exists() else shutil.which("uv")
+    assert found, "uv is not installed: `make test` installs it into .venv"
+    version = subprocess.run([found, "--version"], capture_output=True, text=True).stdout
+    assert version.split()[1] == pinned("uv"), (found, version)
+    return Path(found)
+
+
+# uv must never download an interpreter: the suite uses the runtimes on this machine.
+UV_ENV = {"UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
+def uv(*args: str | Path, cwd: Path, env: dict | None = None, check: bool = True):
+    """Run the pinned uv; `check=False` returns the failed result instead of failing."""
+    full_env = {**os.environ, **UV_ENV, **(env or {})}
+    full_env.pop("VIRTUAL_ENV", None)
+    if check:
+        return run([uv_bin(), *args], cwd, full_env)
+    cmd = [str(uv_bin()), *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
+
+
+def lock_check(project: Path, check: bool = True):
+    """`uv lock --check --offline`: the render's uv.lock is current for its pyproject.toml,
+    decided from the lock alone (no index, no cache)."""
+    return uv("lock", "--check", "--offline", cwd=project, check=check)
+
+
+def locked_runtime(project: Path, python_version: str, machine: str) -> dict[str, str]:
+    """{name: version} of what uv.lock installs at runtime on Lambda (linux, `machine`,
+    CPython `python_version`): the project's dependencies and theirs, markers evaluated,
+    the dev group left out. Read from uv.lock itself, not through uv."""
+    import tomllib
+
+    from packaging.markers import Marker
+
+    environment = {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+    }
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    packages = {p["name"]: p for p in lock["package"]}
+    (root,) = [p for p in lock["package"] if p.get("source") == {"editable": "."}]
+    found: dict[str, str] = {}
+    todo = list(root.get("dependencies", []))
+    while todo:
+        dependency = todo.pop()
+        marker = dependency.get("marker")
+        if marker and not Marker(marker).evaluate(environment):
+            continue
+        if dependency["name"] not in found:
+            package = packages[dependency["name"]]
+            found[package["name"]] = package["version"]
+            todo += package.get("dependencies", [])
+    return found
+
+
 def run(cmd: list[str | Path], cwd: Path, env: dict | None = None, timeout: int = 600):
     """Run a command and fail with its output if it fails."""
     result = subprocess.run(
@@ -573,12 +648,14 @@ def job_python(job: dict, provider: str) -> str:
     return job["python"]
 
 
-def run_commands(commands: list[str], cwd: Path, venv: Path) -> None:
+def run_commands(commands: list[str], cwd: Path, venv: Path, extra_env: dict | None = None) -> None:
     """Run pipeline commands the way a CI runner does (each in `bash -eo pipefail`), with the
-    venv's bin first on PATH so that `python`, `pip` and the tools are the venv's."""
+    venv's bin first on PATH so that `python`, `pip` and the tools are the venv's, then the
+    pinned uv; `extra_env` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
     env.pop("VIRTUAL_ENV", None)
-    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    path = os.pathsep.join([str(venv / "bin"), str(uv_bin().parent), os.environ["PATH"]])
+    env.update(VIRTUAL_ENV=str(venv), PATH=path, **UV_ENV, **(extra_env or {}))
     for command in commands:
         run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd, env)
 

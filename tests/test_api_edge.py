@@ -7,7 +7,8 @@ makes of it. The matrix renders only the infrastructure files, with cookiecutter
 environment (a full bake per combination would cost ten times as much); full bakes of a
 sample, with the rendered project's own tests, `sam validate --lint` and every linter, cover
 every value (here and in presets/api-edge.yaml, tests/test_presets.py). Every combination's
-deploy policy is checked to be enough, and all of it needed (tests/deploy_permissions.py)."""
+deploy policy is checked to be enough, and all of it needed (the rendered
+scripts/deploy_policy.py)."""
 
 from __future__ import annotations
 
@@ -310,6 +311,7 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
         "samconfig.toml",
         "infra/bootstrap.yml",
         ".cookiecutter.json",
+        "scripts/deploy_policy.py",
     )
     assert cfn_lint(tmp_path / "template.yml", a["aws_region"]) == []
     assert stacks.cloudformation_findings(tmp_path) == []
@@ -323,10 +325,11 @@ def test_every_edge_combination(tmp_path, api_type, auth, cors, domain):
     check_auth(template, plain, a)
     check_cors(template, plain, a)
     check_domain(template, plain, json.loads(policy_text), a)
-    # Enough, and all of it needed: every handler call of every resource (deploy_permissions).
-    calls, _ = dp.deploy_calls(tmp_path)
-    assert dp.unmet(json.loads(policy_text), calls) == []
-    assert dp.unused(json.loads(policy_text), calls) == []
+    # Enough, and all of it needed: every handler call of every resource (the rendered tool).
+    tool = dp.tool(tmp_path)
+    calls, _ = tool.deploy_calls(tmp_path)
+    assert tool.unmet(json.loads(policy_text), calls) == []
+    assert tool.unused(json.loads(policy_text), calls) == []
 
 
 @pytest.mark.parametrize(

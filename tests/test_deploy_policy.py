@@ -1,15 +1,20 @@
 """The deploy policy is enough: every call of a first deploy, an update, a failed first deploy
-and `sam delete` is allowed by iam/deploy-policy.json and by the bootstrap's DeployPolicy
-(tests/deploy_permissions.py), for the default answers, every single-option override and
-every preset; and every action the policy grants is needed by one of those calls.
+and `sam delete` is allowed by iam/deploy-policy.json and by the bootstrap's DeployPolicy,
+for the default answers, every single-option override and every preset; and every action
+the policy grants is needed by one of those calls. The calls and the evaluation are the
+rendered service's own tool, scripts/deploy_policy.py (`dp.tool(project)`), which the
+service runs in its own tests; tests/test_policy_growth.py adds resources to renders.
 
 A failure names the resource type, the handler, the permission and the ARN it would hit:
-grant it in iam/deploy-policy.json, or add a reviewed exclusion to EXCLUSIONS."""
+grant it in iam/deploy-policy.json, or add a reviewed exclusion to EXCLUSIONS (in
+{{cookiecutter.project_slug}}/scripts/deploy_policy.py)."""
 
 from __future__ import annotations
 
 import copy
+import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,8 +27,8 @@ from tests.helpers import (
     SINGLE_OPTIONS,
     TEMPLATE,
     cfn_lint,
-    load_yaml,
     parliament_findings,
+    run,
     single_option,
 )
 
@@ -41,27 +46,10 @@ RENDERS = {
 
 
 def rendered_policy(project: Path, environment: str = "") -> dict:
-    return json.loads(dp.policy_path(project, environment).read_text())
+    return json.loads(dp.tool(project).policy_path(project, environment).read_text())
 
 
-def bootstrap_policy(project: Path, environment: str = "") -> dict:
-    """The bootstrap's DeployPolicy (of `environment`: DeployPolicyStaging, ...) with
-    ${AWS::Partition} and ${AWS::AccountId} filled in, as IAM sees it once the bootstrap
-    stack is deployed."""
-    resources = load_yaml(project / "infra" / "bootstrap.yml")["Resources"]
-    document = resources[f"DeployPolicy{environment.capitalize()}"]
-    text = json.dumps(document["Properties"]["PolicyDocument"])
-    text = text.replace("${AWS::Partition}", dp.PARTITION).replace("${AWS::AccountId}", dp.ACCOUNT)
-    resolved = json.loads(text)
-
-    def unwrap(node):
-        if isinstance(node, dict):
-            if set(node) == {"Fn::Sub"}:
-                return node["Fn::Sub"]
-            return {k: unwrap(v) for k, v in node.items()}
-        return [unwrap(v) for v in node] if isinstance(node, list) else node
-
-    return unwrap(resolved)
+bootstrap_policy = dp.pinned_bootstrap_policy
 
 
 # --- sufficiency, for every render --------------------------------------------------------------
@@ -70,17 +58,24 @@ def bootstrap_policy(project: Path, environment: str = "") -> dict:
 @pytest.mark.parametrize("name", list(RENDERS))
 def test_the_policy_is_enough_and_all_of_it_is_needed(render, name):
     project = render(**RENDERS[name])
-    for environment in dp.environments(project):  # each environment's stack and policy
-        calls, _ = dp.deploy_calls(project, environment)
+    tool = dp.tool(project)
+    for environment in tool.environments(project):  # each environment's stack and policy
+        calls, _ = tool.deploy_calls(project, environment)
         for policy in (
             rendered_policy(project, environment),
             bootstrap_policy(project, environment),
         ):
-            assert dp.unmet(policy, calls) == [], "\n".join(dp.unmet(policy, calls))
-            assert dp.unused(policy, calls) == []
-        # The bootstrap's copy is the same document, its account pinned.
+            assert tool.unmet(policy, calls) == [], "\n".join(tool.unmet(policy, calls))
+            assert tool.unused(policy, calls) == []
+        # The bootstrap's copy is the same document, its account pinned; the tool reads it
+        # back as the file's.
         pinned = json.dumps(bootstrap_policy(project, environment)).replace(dp.ACCOUNT, "*")
         assert json.loads(pinned) == rendered_policy(project, environment)
+        assert tool.bootstrap_policy(project, environment) == rendered_policy(project, environment)
+        # apply rewrites the files in their rendered form: an addition is only its lines.
+        text = tool.policy_path(project, environment).read_text()
+        assert tool.format_policy(json.loads(text)) == text.rstrip()
+    assert tool.check(project, io.StringIO()) == 0
 
 
 def describe_reaching(calls, resource_types, handlers) -> str:
@@ -97,7 +92,8 @@ def test_the_calls_cover_what_a_deploy_does(render):
     """The default render's calls: every handler of every resource the transform makes,
     sam deploy's own calls and sam delete's, with the render's names."""
     project = render()
-    calls, excluded = dp.deploy_calls(project)
+    tool = dp.tool(project)
+    calls, excluded = tool.deploy_calls(project)
     described = describe_reaching(
         calls,
         [
@@ -136,8 +132,9 @@ def test_the_calls_cover_the_release_resources(render):
     dashboard, topic and subscription, the hook function and the roles passed, under that
     environment's names only."""
     project = render(**RENDERS["preset:production"])
+    tool = dp.tool(project)
     for environment in ("staging", "production"):
-        calls, excluded = dp.deploy_calls(project, environment)
+        calls, excluded = tool.deploy_calls(project, environment)
         described = describe_reaching(
             calls,
             [
@@ -187,11 +184,12 @@ def test_the_calls_cover_the_release_resources(render):
 def test_every_granted_action_removed_is_reported(render, name):
     """Take each action out of the policy in turn: the check names a call that needs it."""
     project = render(**RENDERS[name])
-    environment = dp.environments(project)[-1]  # production, with environments
-    calls, _ = dp.deploy_calls(project, environment)
+    tool = dp.tool(project)
+    environment = tool.environments(project)[-1]  # production, with environments
+    calls, _ = tool.deploy_calls(project, environment)
     policy = rendered_policy(project, environment)
     for index, statement in enumerate(policy["Statement"]):
-        actions = dp._as_list(statement["Action"])
+        actions = tool._as_list(statement["Action"])
         for action in actions:
             smaller = copy.deepcopy(policy)
             rest = [a for a in actions if a != action]
@@ -199,13 +197,13 @@ def test_every_granted_action_removed_is_reported(render, name):
                 smaller["Statement"][index]["Action"] = rest
             else:
                 del smaller["Statement"][index]
-            found = dp.unmet(smaller, calls)
+            found = tool.unmet(smaller, calls)
             assert found, f"{statement['Sid']}: {action} removed, nothing reported"
             assert all(f": {action} on " in line for line in found), found
 
 
 def _reported(project: Path, policy: dict) -> str:
-    return "\n".join(dp.unmet_permissions(project, policy))
+    return "\n".join(dp.tool(project).unmet_permissions(project, policy))
 
 
 def test_conditions_and_resources_are_checked(render):
@@ -271,30 +269,31 @@ def test_conditions_and_resources_are_checked(render):
     assert "sam delete: delete the stack" in report
 
 
-def test_evaluator_semantics():
-    call = dp.Call("s3:ListBucket", "arn:aws:s3:::b", "t", {"s3:prefix": "p/"})
+def test_evaluator_semantics(render):
+    tool = dp.tool(render())
+    call = tool.Call("s3:ListBucket", "arn:aws:s3:::b", "t", {"s3:prefix": "p/"})
     allow = {"Effect": "Allow", "Action": "s3:List*", "Resource": "arn:aws:s3:::b"}
-    assert dp.is_allowed({"Statement": [allow]}, call)
-    assert dp.is_allowed({"Statement": allow}, call)  # one statement, not a list
-    assert not dp.is_allowed({"Statement": [{**allow, "Action": "s3:Get*"}]}, call)
-    assert dp.is_allowed({"Statement": [{**allow, "Action": "S3:listbucket"}]}, call)  # case
-    assert not dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::B"}]}, call)
-    assert dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::?"}]}, call)
-    assert not dp.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::[b]"}]}, call)
+    assert tool.is_allowed({"Statement": [allow]}, call)
+    assert tool.is_allowed({"Statement": allow}, call)  # one statement, not a list
+    assert not tool.is_allowed({"Statement": [{**allow, "Action": "s3:Get*"}]}, call)
+    assert tool.is_allowed({"Statement": [{**allow, "Action": "S3:listbucket"}]}, call)  # case
+    assert not tool.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::B"}]}, call)
+    assert tool.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::?"}]}, call)
+    assert not tool.is_allowed({"Statement": [{**allow, "Resource": "arn:aws:s3:::[b]"}]}, call)
     like = {"StringLike": {"s3:prefix": ["p/*"]}}
-    assert dp.is_allowed({"Statement": [{**allow, "Condition": like}]}, call)
-    missing = dp.Call("s3:ListBucket", "arn:aws:s3:::b", "t")
-    assert not dp.is_allowed({"Statement": [{**allow, "Condition": like}]}, missing)
+    assert tool.is_allowed({"Statement": [{**allow, "Condition": like}]}, call)
+    missing = tool.Call("s3:ListBucket", "arn:aws:s3:::b", "t")
+    assert not tool.is_allowed({"Statement": [{**allow, "Condition": like}]}, missing)
     if_exists = {"StringLikeIfExists": {"s3:prefix": ["x/*"]}}
-    assert dp.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, missing)
-    assert not dp.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, call)
+    assert tool.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, missing)
+    assert not tool.is_allowed({"Statement": [{**allow, "Condition": if_exists}]}, call)
     not_equals = {"StringNotEquals": {"s3:prefix": "p/"}}
-    assert not dp.is_allowed({"Statement": [{**allow, "Condition": not_equals}]}, call)
+    assert not tool.is_allowed({"Statement": [{**allow, "Condition": not_equals}]}, call)
     not_action = {"Effect": "Allow", "NotAction": "s3:Get*", "Resource": "*"}
-    assert dp.is_allowed({"Statement": [not_action]}, call)
-    assert not dp.is_allowed({"Statement": [{**not_action, "NotAction": "s3:*"}]}, call)
+    assert tool.is_allowed({"Statement": [not_action]}, call)
+    assert not tool.is_allowed({"Statement": [{**not_action, "NotAction": "s3:*"}]}, call)
     with pytest.raises(NotImplementedError):
-        dp.is_allowed(
+        tool.is_allowed(
             {"Statement": [{**allow, "Condition": {"NumericLessThan": {"k": "1"}}}]}, call
         )
 
@@ -302,21 +301,33 @@ def test_evaluator_semantics():
 # --- exclusions and the actions parliament does not know ----------------------------------------
 
 
-def test_every_exclusion_is_still_a_handler_permission_with_a_reason():
+def test_every_exclusion_is_still_a_handler_permission_with_a_reason(render):
     """An exclusion whose permission no handler lists any more is stale: remove it. Its
-    `unless` property must be one the resource type has (a typo would void nothing)."""
-    for exclusion in dp.EXCLUSIONS:
-        listed = dp.handler_permissions("eu-west-1", exclusion.resource_type)
+    `unless` properties must be ones the resource type has (a typo would void nothing). One
+    that names an API operation which is no IAM action says which action S3 authorises it
+    as: neither IAM reference knows the operation, both know that action, and the same
+    type's handlers list it, so the grant is still asked for."""
+    tool = dp.tool(render())
+    for exclusion in tool.EXCLUSIONS:
+        listed = tool.handler_permissions("eu-west-1", exclusion.resource_type)
         assert any(
             exclusion.permission.lower() in (p.lower() for p in listed.get(h, []))
             for h in exclusion.handlers
         ), f"stale exclusion: {exclusion}"
         assert len(exclusion.reason) > 10, exclusion
-        if exclusion.unless and exclusion.unless.startswith("Properties."):
-            schema = dp.provider_schema("eu-west-1", exclusion.resource_type)
-            prop = exclusion.unless.split(".")[1]
-            assert prop in schema["properties"], f"{exclusion}: no property {prop}"
-    keys = [(x.resource_type, x.permission.lower()) for x in dp.EXCLUSIONS]
+        schema = tool.provider_schema("eu-west-1", exclusion.resource_type)
+        for path in exclusion.unless:
+            if path.startswith("Properties."):
+                prop = path.split(".")[1]
+                assert prop in schema["properties"], f"{exclusion}: no property {prop}"
+        if exclusion.authorised_as:
+            assert not exclusion.unless, exclusion
+            for action, known in ((exclusion.permission, False), (exclusion.authorised_as, True)):
+                assert (tool._action_entry(action) is not None) is known, (exclusion, action)
+                assert dp.parliament_knows(action) is known, (exclusion, action)
+            every = {p.lower() for permissions in listed.values() for p in permissions}
+            assert exclusion.authorised_as.lower() in every, exclusion
+    keys = [(x.resource_type, x.permission.lower()) for x in tool.EXCLUSIONS]
     assert len(keys) == len(set(keys)), "one exclusion per resource type and permission"
 
 
@@ -324,9 +335,8 @@ def test_a_property_that_voids_an_exclusion_makes_the_check_fail(render, tmp_pat
     """Exclusions hold only while the property is absent: a function put into a VPC, with
     a KMS key, needs the ec2 and kms permissions, and the check says so."""
     project = render()
+    tool = dp.tool(project)
     copy_ = tmp_path / "vpc"
-    import shutil
-
     shutil.copytree(project, copy_)
     template = copy_ / "template.yml"
     text = template.read_text().replace(
@@ -335,28 +345,113 @@ def test_a_property_that_voids_an_exclusion_makes_the_check_fail(render, tmp_pat
         "      VpcConfig:\n        SubnetIds: [subnet-1]\n        SecurityGroupIds: [sg-1]\n",
     )
     template.write_text(text)
-    report = "\n".join(dp.unmet_permissions(copy_))
+    report = "\n".join(tool.unmet_permissions(copy_))
     assert "AWS::Lambda::Function create handler (ApiFunction): ec2:DescribeSubnets" in report
-    assert "AWS::Lambda::Function create handler (ApiFunction): kms:CreateGrant" in report
-    assert dp.unmet_permissions(project) == []
+    assert (
+        "AWS::Lambda::Function create handler (ApiFunction): kms:CreateGrant on "
+        "arn:aws:kms:eu-west-1:111122223333:key/k" in report
+    )
+    assert tool.unmet_permissions(project) == []
 
 
-def test_a_resource_type_without_an_arn_rule_is_named(render, tmp_path):
-    """A new resource type whose permissions the module cannot place fails loudly, naming
-    the type, the handler and the permission (extend handler_call or EXCLUSIONS)."""
+def test_a_resource_type_without_an_arn_model_is_listed_and_flagged(render, tmp_path):
+    """A type the tool has no ARN model for is still checked: its handler permissions are
+    listed, each on the ARN cfn-lint's IAM reference gives for the action (named after the
+    resource), said to be unscoped; suggest flags its statement for review. A type no
+    provider schema knows (a custom resource) is named, not a crash."""
     project = render()
-    import shutil
-
-    copy_ = tmp_path / "queue"
+    tool = dp.tool(project)
+    copy_ = tmp_path / "stream"
     shutil.copytree(project, copy_)
     template = copy_ / "template.yml"
     template.write_text(
         template.read_text().replace(
-            "\nOutputs:\n", "\n  Jobs:\n    Type: AWS::SQS::Queue\n\nOutputs:\n", 1
+            "\nOutputs:\n",
+            "\n  Clicks:\n    Type: AWS::Kinesis::Stream\n    Properties:\n"
+            "      Name: clicks\n      ShardCount: 1\n"
+            "  Seed:\n    Type: Custom::Seed\n    Properties:\n"
+            "      ServiceToken: arn:aws:lambda:eu-west-1:111122223333:function:seed\n"
+            "\nOutputs:\n",
+            1,
         )
     )
-    with pytest.raises(KeyError, match=r"AWS::SQS::Queue create handler \(Jobs\): sqs:"):
-        dp.deploy_calls(copy_)
+    calls, _ = tool.deploy_calls(copy_)
+    stream = [c for c in calls if c.logical_id == "Clicks"]
+    create = {c.action for c in stream if c.handler == "create"}
+    listed = set(tool.handler_permissions("eu-west-1", "AWS::Kinesis::Stream")["create"])
+    assert create == listed
+    scoped = [c for c in stream if c.resource != "*"]
+    assert scoped
+    assert all(c.review.startswith("no ARN model for AWS::Kinesis::Stream") for c in scoped)
+    assert {c.resource for c in scoped} == {"arn:aws:kinesis:eu-west-1:111122223333:stream/clicks"}
+    out = io.StringIO()
+    assert tool.check(copy_, out) == 1
+    report = out.getvalue()
+    assert "Clicks (AWS::Kinesis::Stream)" in report
+    assert "cannot scope these: no ARN model for AWS::Kinesis::Stream" in report
+    assert (
+        "kinesis:CreateStream (create) on arn:aws:kinesis:eu-west-1:111122223333:stream/clicks"
+        in report
+    )
+    assert "no provider schema lists the permissions of Custom::Seed (Seed)" in report
+    policy = rendered_policy(copy_)
+    statements = tool.suggestion(policy, calls)
+    (flagged,) = [s for s in statements if s["Sid"].startswith("Review")]
+    assert flagged["Resource"] == "arn:aws:kinesis:eu-west-1:*:stream/clicks"
+    assert tool.reviews(policy, calls)
+
+
+def test_the_tools_iam_reference_agrees_with_parliaments(render):
+    """The tool decides which actions have no resource-level permission (and so are granted
+    on `*`) from cfn-lint's copy of the Service Authorization Reference, since the rendered
+    service has no parliament; on every call of the renders it agrees with parliament's copy,
+    but for NEWER_RESOURCE_LEVEL."""
+    actions = set()
+    for name in ("defaults", "preset:rest-api", "preset:production", "preset:api-edge"):
+        project = render(**RENDERS[name])
+        tool = dp.tool(project)
+        for environment in tool.environments(project):
+            actions |= {call.action for call in tool.deploy_calls(project, environment)[0]}
+    differ = {a for a in actions if tool.no_resource_level(a) != dp.parliament_no_resource_level(a)}
+    assert differ == dp.NEWER_RESOURCE_LEVEL
+
+
+@pytest.mark.parametrize("name", ["defaults", *(f"preset:{name}" for name in PRESETS)])
+def test_the_services_sam_translator_makes_the_same_calls(render, service_python, name):
+    """A service installs an older aws-sam-translator than the template's tests (the newest
+    that takes the runtime's pydantic pin, see its pyproject.toml); run there, its tool
+    lists exactly the calls it lists here."""
+    project = render(**RENDERS[name])
+    tool = dp.tool(project)
+    script = (
+        "import json, sys; from pathlib import Path; sys.path.insert(0, 'scripts'); "
+        "import deploy_policy as t; p = Path('.').resolve(); print(json.dumps({e: sorted("
+        "c.describe() for c in t.deploy_calls(p, e)[0]) for e in t.environments(p)}))"
+    )
+    theirs = json.loads(run([service_python, "-c", script], cwd=project).stdout)
+    ours = {
+        env: sorted(c.describe() for c in tool.deploy_calls(project, env)[0])
+        for env in tool.environments(project)
+    }
+    assert theirs == ours
+
+
+def test_the_companion_stack_name_is_sam_clis(render):
+    from samcli.lib.bootstrap.companion_stack.data_types import CompanionStack
+
+    tool = dp.tool(render())
+    for stack in ("fastapi-lambda-service", "orders-api-production", "x" * 128):
+        assert tool.companion_stack(stack) == CompanionStack(stack).stack_name
+
+
+def test_the_tool_is_the_same_file_in_every_render(render):
+    """No Jinja in scripts/deploy_policy.py: each render gets the template's file as it is,
+    so the template's tests and every service run the same code."""
+    source = (
+        TEMPLATE / "{{cookiecutter.project_slug}}" / "scripts" / "deploy_policy.py"
+    ).read_text()
+    for name in ("defaults", "preset:production", "preset:api-edge"):
+        assert (render(**RENDERS[name]) / "scripts" / "deploy_policy.py").read_text() == source
 
 
 def test_parliaments_unknown_actions_are_real_handler_permissions(render):
@@ -365,7 +460,7 @@ def test_parliaments_unknown_actions_are_real_handler_permissions(render):
     listed = set()
     for name in ("defaults", "preset:rest-api"):
         project = render(**RENDERS[name])
-        calls, _ = dp.deploy_calls(project)
+        calls, _ = dp.tool(project).deploy_calls(project)
         listed |= {call.action for call in calls}
     assert listed >= NEWER_ACTIONS
     text = (render() / "iam" / "deploy-policy.json").read_text()

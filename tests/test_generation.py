@@ -25,6 +25,7 @@ from tests.helpers import (
     docs_problems,
     jinja_leftovers,
     load_yaml,
+    locked_runtime,
     ruff,
     settings_title,
     single_option,
@@ -241,8 +242,9 @@ def test_default_metadata(render):
     assert meta["name"] == DEFAULTS["project_slug"]
     assert meta["description"] == DEFAULTS["description"]
     assert meta["authors"] == [{"name": DEFAULTS["author_name"], "email": DEFAULTS["author_email"]}]
-    assert meta["dynamic"] == ["dependencies"]
-    assert "dev" in meta["optional-dependencies"]
+    assert "dynamic" not in meta  # the dependencies are in pyproject.toml, pinned in uv.lock
+    assert "optional-dependencies" not in meta
+    assert "dev" in pyproject(render())["dependency-groups"]
 
 
 def test_default_app_and_handler(render):
@@ -256,19 +258,23 @@ def test_default_app_and_handler(render):
 
 
 def test_default_runtime_pins(render):
-    """Exact versions, and nothing meant for development; tests and tools stay outside the
-    directory that ships to Lambda."""
-    src = render() / "src"
-    requirements = [
-        line
-        for line in (src / "requirements.txt").read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
-    assert all("==" in line for line in requirements), requirements
-    names = {line.split("==")[0] for line in requirements}
+    """The lock pins every package with its files' hashes; its runtime part holds nothing
+    meant for development (the dev group), and no other list of dependencies exists: tests
+    and tools stay outside the directory that ships to Lambda."""
+    project = render()
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    for package in lock["package"]:
+        if package.get("source") != {"editable": "."}:
+            assert package["version"], package["name"]
+            files = [package.get("sdist"), *package.get("wheels", [])]
+            assert all(f["hash"].startswith("sha256:") for f in files if f), package["name"]
+    names = set(locked_runtime(project, DEFAULTS["python_version"], "aarch64"))
     assert {"fastapi", "mangum", "pydantic", "pydantic-settings"} <= names
     assert {"aws-lambda-powertools", "opentelemetry-sdk", "httpx2"} <= names  # telemetry, clients
-    assert not names & {"pytest", "ruff", "httpx", "uvicorn", "hypothesis", "schemathesis"}
+    dev = {"pytest", "ruff", "httpx", "uvicorn", "hypothesis", "schemathesis", "mypy"}
+    assert not names & (dev | {"boto3", "boto3-stubs", "botocore"})
+    assert not list(project.rglob("requirements*.txt"))
+    src = project / "src"
     assert not any(p.name.startswith("test") for p in src.rglob("*"))
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
 from local_extensions import AWS_REGIONS, model, origin_list
-from tests.helpers import CONTEXT, DEFAULTS, TEMPLATE, settings_title
+from tests.helpers import CONTEXT, DEFAULTS, TEMPLATE, locked_runtime, settings_title
 
 SLUG_MAX = model(DEFAULTS)["limits"]["project_slug"]["max"]
 
@@ -100,6 +100,9 @@ def test_slug_limit_keeps_every_default_valid():
         ("starlette", False),
         ("pydantic_settings", False),
         ("tests", False),
+        ("deploy_policy", False),
+        ("cfnlint", False),
+        ("samtranslator", False),
         ("Orders", False),
         ("orders-api", False),
         ("1orders", False),
@@ -125,13 +128,16 @@ def requirement_names(lines) -> set[str]:
     return names
 
 
-def test_shadowed_modules_follow_the_service_dependencies():
-    project = TEMPLATE / "{{cookiecutter.project_slug}}"
-    runtime = requirement_names((project / "src" / "requirements.txt").read_text().splitlines())
+def test_shadowed_modules_follow_the_service_dependencies(render):
+    """Every package the lock installs at runtime, and every direct dev dependency, is in
+    SERVICE_IMPORTS (whose import names a package_name must not take)."""
+    project = render()
+    runtime = set(locked_runtime(project, DEFAULTS["python_version"], "aarch64"))
     text = (project / "pyproject.toml").read_text()
     dev_block = re.search(r"^dev = \[(.*?)^\]", text, re.M | re.S).group(1)
     dev = requirement_names(re.findall(r'"([^"]+)"', dev_block))
-    assert {"pytest", "ruff"} <= dev
+    assert {"pytest", "ruff", "mypy"} <= dev
+    assert {"fastapi", "pydantic-core"} <= runtime
     assert runtime | dev <= set(pre.SERVICE_IMPORTS), (runtime | dev) - set(pre.SERVICE_IMPORTS)
 
 

@@ -177,7 +177,7 @@ def check_function(project: Path, answers: dict) -> None:
     assert props["Handler"] == f"{answers['package_name']}.main.handler"
     # The app and its runtime dependencies only: never the project root (tests, tools, .venv).
     assert props["CodeUri"] == "src/"
-    assert (project / "src" / "requirements.txt").is_file()
+    assert (project / "uv.lock").is_file()  # src/Makefile ships its runtime part
     assert props["FunctionName"] == named(answers, "function")
     role = answers["lambda_role_name"]
     env = "-${Environment}" if answers["environments"] == "staging-production" else ""

@@ -16,16 +16,20 @@ import base64
 import json
 import os
 import platform
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, CHOICES, DEFAULTS, run, runtime_python
+from tests.helpers import BIN, CHOICES, DEFAULTS, locked_runtime, run, runtime_python, uv_bin
 
 PACKAGE = DEFAULTS["package_name"]
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 NOT_SHIPPED = {"bin", "tests", "pytest", "_pytest", "ruff", "uvicorn", "httpx"}
 NOT_SHIPPED |= {"hypothesis", "schemathesis", "pip", "setuptools", "requirements.txt", "Makefile"}
+NOT_SHIPPED |= {"mypy", "boto3", "botocore", "requirements.lock.txt", ".lock"}
+MACHINE = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 # One build per runtime, the API types alternating (both run on this machine's runtimes).
 BUILDS = {
@@ -78,9 +82,10 @@ print(json.dumps(datagrams))
 
 
 def sam(*args: str, cwd: Path, python: Path | None = None) -> str:
-    """Run `sam` with the venv's tools, and the runtime's Python (`python3.X`, which
-    src/Makefile calls) first on PATH."""
-    path = [str(BIN), *([str(python.parent)] if python else []), os.environ["PATH"]]
+    """Run `sam` with the venv's tools, the pinned uv, and the runtime's Python (`python3.X`;
+    src/Makefile calls both) first on PATH."""
+    tools = [str(BIN), str(uv_bin().parent), *([str(python.parent)] if python else [])]
+    path = [*tools, os.environ["PATH"]]
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": os.pathsep.join(path)}
     return run([BIN / "sam", *args], cwd=cwd, env=env).stdout
 
@@ -124,18 +129,27 @@ print(json.dumps({"tag": tag, "checked": checked, "bad": bad, "orphans": orphans
 """
 
 
-def assert_contents(project: Path, artifact: Path, python: Path, runtime: str) -> None:
-    pins = [
-        line.split("==")
-        for line in (project / "src" / "requirements.txt").read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
+def installed(artifact: Path) -> dict[str, str]:
+    """{normalised name: version} of the distributions in the artifact, from their
+    .dist-info METADATA."""
+    found = {}
+    for metadata in artifact.glob("*.dist-info/METADATA"):
+        fields = dict(
+            line.split(": ", 1) for line in metadata.read_text().splitlines() if ": " in line
+        )
+        found[re.sub(r"[-_.]+", "-", fields["Name"]).lower()] = fields["Version"]
+    return found
+
+
+def assert_contents(
+    project: Path, artifact: Path, python: Path, runtime: str, architecture: str
+) -> None:
     names = {p.name for p in artifact.iterdir()}
-    for name, version in pins:
-        assert f"{name.replace('-', '_')}-{version}.dist-info" in names, name
+    # Exactly the lock's runtime set for the Lambda platform, at the lock's versions.
+    locked = locked_runtime(project, runtime, MACHINE[architecture])
+    assert {"fastapi", "mangum", "pydantic-core", "aws-lambda-powertools"} <= set(locked)
+    assert installed(artifact) == locked
     assert PACKAGE in names
-    dist_infos = {n for n in names if n.endswith(".dist-info")}
-    assert len(dist_infos) == len(pins), dist_infos  # nothing but the pinned dependencies
     everything = {p.relative_to(artifact) for p in artifact.rglob("*")}
     assert not [p for p in everything if p.parts[0] in NOT_SHIPPED]
     assert not [p for p in everything if "egg-info" in str(p) or p.name in {"tests", "test"}]
@@ -201,7 +215,7 @@ def test_sam_build_artifact(bake, tmp_path, version, api_type):
     python = runtime_python(version)
     answers = {"python_version": version, "architecture": ARCHITECTURE, "api_type": api_type}
     project, artifact = build(bake, python, **answers)
-    assert_contents(project, artifact, python, version)
+    assert_contents(project, artifact, python, version, ARCHITECTURE)
 
     example = ["--method", "POST", "--path", "api/v1/example", "--body", '{"a": 6, "b": 7}']
     if api_type == "rest":
@@ -259,7 +273,7 @@ def test_the_default_answers_build(bake, tmp_path):
     python = runtime_python("3.13")
     assert (DEFAULTS["python_version"], DEFAULTS["architecture"]) == ("3.13", "arm64")
     project, artifact = build(bake, python)
-    assert_contents(project, artifact, python, "3.13")
+    assert_contents(project, artifact, python, "3.13", "arm64")
     extensions = list(artifact.rglob("*.so"))
     assert any(p.name.startswith("_pydantic_core.cpython-313-aarch64") for p in extensions)
     for extension in extensions:
@@ -276,18 +290,46 @@ def test_the_default_answers_build(bake, tmp_path):
 
 
 def test_makefile_cross_builds_for_the_lambda_platform(render, tmp_path):
-    """Without building: the default render (Python 3.13 on arm64) asks pip for aarch64
-    wheels of CPython 3.13, binary only, and compiles with the runtime's Python."""
+    """Without building: the default render (Python 3.13 on arm64) exports the lock's
+    runtime part (not the dev group, not the project) and asks uv for aarch64 wheels of
+    CPython 3.13, binary only, every one checked against the lock's hashes, then compiles
+    with the runtime's Python."""
     project = render()
     env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact")}
     env.pop("ARCHITECTURE", None)
     dry_run = run(["make", "-n", "build-ApiFunction"], cwd=project / "src", env=env).stdout
-    assert "--platform manylinux2014_aarch64" in dry_run
-    assert "--implementation cp --python-version 3.13" in dry_run
-    assert "--only-binary=:all:" in dry_run
+    assert "export --quiet --frozen --no-dev --no-emit-project" in dry_run
+    assert f'--project "{project}"' in dry_run
+    assert "pip install --quiet --require-hashes --no-deps" in dry_run
+    assert "--python python3.13 --python-platform aarch64-manylinux2014" in dry_run
+    assert "--python-version 3.13" in dry_run
+    assert "--only-binary :all:" in dry_run
     assert "python3.13 -m compileall" in dry_run
     assert "--invalidation-mode unchecked-hash" in dry_run
     x86 = run(["make", "-n", "build-ApiFunction", "ARCHITECTURE=x86_64"], project / "src", env)
-    assert "--platform manylinux2014_x86_64" in x86.stdout
+    assert "--python-platform x86_64-manylinux2014" in x86.stdout
     template = (project / "template.yml").read_text()
     assert "BuildMethod: makefile" in template
+
+
+@pytest.mark.slow
+def test_the_build_installs_nothing_whose_hash_is_not_the_locks(bake, tmp_path):
+    """The lock's hashes are required at install time: with starlette's hashes changed in
+    uv.lock, src/Makefile stops at starlette's wheel (from PyPI or uv's cache alike) and the
+    artifact is not made."""
+    python = runtime_python("3.13")
+    project = bake()
+    lock = project / "uv.lock"
+    text = lock.read_text()
+    start = text.index('\nname = "starlette"\n')
+    end = text.index("[[package]]", start)
+    forged = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, text[start:end])
+    lock.write_text(text[:start] + forged + text[end:])
+    path = os.pathsep.join([str(uv_bin().parent), str(python.parent), os.environ["PATH"]])
+    env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact"), "PATH": path}
+    result = subprocess.run(
+        ["make", "build-ApiFunction"], cwd=project / "src", env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0, result.stdout
+    assert "Hash mismatch for `starlette==" in result.stderr, result.stderr
+    assert not (tmp_path / "artifact" / PACKAGE).exists()

@@ -25,20 +25,34 @@ from tests.helpers import (
     job_commands,
     job_python,
     load_yaml,
+    pinned,
     pipeline_jobs,
     run,
     run_commands,
+    uv,
     zizmor_findings,
 )
 
 PROVIDERS = list(PIPELINE_FILES)
-SAM_INSTALL = "python -m pip install aws-sam-cli==1.170.0"
-TEST_COMMANDS = [
-    'python -m pip install -e ".[dev]"',
-    "ruff check .",
-    "ruff format --check .",
-    "pytest",
+UV = pinned("uv")  # the uv each pipeline installs: the suite's own
+SAM_INSTALL = {
+    "github-actions": "python -m pip install aws-sam-cli==1.170.0",  # uv: astral-sh/setup-uv
+    "travis": f"python -m pip install aws-sam-cli==1.170.0 uv=={UV}",
+}
+UV_INSTALL = f"python -m pip install uv=={UV}"  # GitLab and Travis; GitHub: setup-uv
+LOCKED_COMMANDS = [
+    "uv lock --check",
+    "uv sync --locked",
+    "uv run ruff check .",
+    "uv run ruff format --check .",
+    "uv run mypy",
+    "uv run pytest",
 ]
+TEST_COMMANDS = {
+    "github-actions": LOCKED_COMMANDS,
+    "gitlab": [UV_INSTALL, *LOCKED_COMMANDS],
+    "travis": [UV_INSTALL, *LOCKED_COMMANDS],
+}
 # Answers that differ from the defaults, so that the assertions see them arrive.
 ANSWERS = {"python_version": "3.12", "aws_region": "us-east-2", "stack_name": "orders-api"}
 
@@ -123,9 +137,9 @@ def test_zizmor_catches_an_unhardened_workflow(bake, tmp_path):
     persist-credentials is asserted by check_github_hardening instead.)"""
     workflow = bake() / ".github" / "workflows" / "deploy.yml"
     text = re.sub(r"@[0-9a-f]{40} # (v[\d.]+)", r"@\1", workflow.read_text())
-    test_step = "        run: pytest\n"
+    test_step = "        run: uv run pytest\n"
     assert text.count(test_step) == 1
-    injected = '        run: pytest -k "${{ github.event.pull_request.title }}"\n'
+    injected = '        run: uv run pytest -k "${{ github.event.pull_request.title }}"\n'
     broken = tmp_path / "deploy.yml"
     broken.write_text(text.replace(test_step, injected))
     idents = {finding["ident"] for finding in zizmor_findings(broken)}
@@ -157,8 +171,15 @@ def test_rendered_workflow_is_hardened(bake):
 
     dependabot = load_yaml(project / ".github" / "dependabot.yml")
     ecosystems = {u["package-ecosystem"]: u for u in dependabot["updates"]}
-    assert set(ecosystems) == {"github-actions", "pip"}
-    assert ecosystems["pip"]["directories"] == ["/", "/src"]
+    assert set(ecosystems) == {"github-actions", "uv"}  # uv: uv.lock and pyproject.toml
+    assert ecosystems["uv"]["directory"] == "/"
+    # uv, pinned, in every job that runs it: the test job (cached) and the deploy job
+    # (src/Makefile; not cached, what ships is downloaded afresh).
+    for name, python in (("test", "3.12"), ("deploy", None)):
+        (setup,) = [s for s in jobs[name]["steps"] if s.get("uses", "").startswith(SETUP_UV)]
+        assert setup["with"]["version"] == UV, name
+        assert setup["with"].get("python-version") == python, name
+        assert setup["with"]["enable-cache"] is (name == "test"), name
 
 
 def test_template_own_workflow():
@@ -209,11 +230,14 @@ def triggers(project: Path, provider: str) -> dict:
     return {"stages": data["stages"]}
 
 
+SETUP_UV = "astral-sh/setup-uv@"
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_test_job_runs_on_every_push_and_pull_request(bake, provider):
     project = bake(ci_provider=provider, **ANSWERS)
     jobs = pipeline_jobs(project, provider)
-    assert job_commands(jobs["test"], provider) == TEST_COMMANDS
+    assert job_commands(jobs["test"], provider) == TEST_COMMANDS[provider]
     assert job_python(jobs["test"], provider) == "3.12"
     found = triggers(project, provider)
     if provider == "github-actions":
@@ -243,7 +267,7 @@ def test_deploy_job(bake, tmp_path, provider):
     found = triggers(project, provider)
 
     if provider == "github-actions":
-        assert commands == [SAM_INSTALL, *DEPLOY_COMMANDS]
+        assert commands == [SAM_INSTALL[provider], *DEPLOY_COMMANDS]
         assert deploy["needs"] == "test"
         assert found["deploy"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
         assert deploy["concurrency"] == {"group": "deploy-orders-api", "cancel-in-progress": False}
@@ -253,7 +277,7 @@ def test_deploy_job(bake, tmp_path, provider):
             DEPLOY_COMMANDS[0]
         )
     elif provider == "gitlab":
-        assert commands[0] == "python -m pip install awscli==1.46.3 aws-sam-cli==1.170.0"
+        assert commands[0] == f"python -m pip install awscli==1.46.3 aws-sam-cli==1.170.0 uv=={UV}"
         assume = commands[1]
         assert assume.startswith("export $(")
         assert "aws sts assume-role-with-web-identity" in assume
@@ -295,7 +319,7 @@ def test_deploy_job(bake, tmp_path, provider):
         assert args[args.index("--web-identity-token") + 1] == "id.token.jwt"
         assert args[args.index("--role-session-name") + 1] == "gitlab-42-7"
     else:
-        assert commands == [SAM_INSTALL, *DEPLOY_COMMANDS]
+        assert commands == [SAM_INSTALL[provider], *DEPLOY_COMMANDS]
         names = [stage["name"] for stage in found["stages"]]
         assert names.index("test") < names.index("deploy")  # stages run in order
         assert found["stages"][names.index("deploy")]["if"] == "branch = main AND type = push"
@@ -309,22 +333,26 @@ def test_deploy_job(bake, tmp_path, provider):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_test_job_commands_pass(bake, service_python, provider):
-    """The test job's commands, as parsed from the rendered file, run in the rendered project
-    with the service venv first on PATH (its dependencies are there already, so the install
-    step only installs this render, editable): they install, lint and test."""
+def test_test_job_commands_pass(bake, service_python, tmp_path, provider):
+    """The test job's commands, as parsed from the rendered file, run in the rendered project:
+    they check the lock, sync, lint, type-check and test. uv's project environment is the
+    service venv (its dependencies are there already, so the sync only installs this render,
+    editable); the pipeline's own install of uv is the pinned uv this suite runs."""
     project = bake(ci_provider=provider)
     commands = job_commands(pipeline_jobs(project, provider)["test"], provider)
-    assert commands == TEST_COMMANDS
+    assert commands == TEST_COMMANDS[provider]
+    commands = [command for command in commands if command != UV_INSTALL]
     venv = service_python.parents[1]
-    # The service venv is shared by the xdist workers: one pip at a time in it, and nobody
-    # else's install between ours and our pytest. (Other tests put their render's src/ first
-    # on PYTHONPATH, so the editable install they find does not matter to them.)
+    mypy_cache = tmp_path.parent / "mypy-cache"  # the worker's, as in test_toolchain
+    env = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(mypy_cache)}
+    # The service venv is shared by the xdist workers: one sync at a time in it, and nobody
+    # else's between ours and our pytest. (Other tests put their render's src/ first on
+    # PYTHONPATH, so the editable install they find does not matter to them.)
     with open(venv.with_name("service-venv.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        run_commands(commands, project, venv)
+        run_commands(commands, project, venv, env)
         # What was installed, linted and tested is this render.
-        show = run([service_python, "-m", "pip", "show", project.name], project)
+        show = uv("pip", "show", "--python", service_python, project.name, cwd=project)
     assert f"Editable project location: {project}" in show.stdout
 
 

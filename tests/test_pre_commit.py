@@ -26,6 +26,7 @@ from tests.helpers import (
     load_yaml,
     offline_env,
     rendered_files,
+    uv_bin,
 )
 from tests.test_presets import PRESET_NAMES, preset_answers
 
@@ -125,6 +126,9 @@ MANIFESTS = {
         },
     },
 }
+# The render's `repo: local` hooks and their entries: mypy from the project's locked
+# environment (here the service venv, which `uv sync --locked` made from a render's lock).
+LOCAL_HOOKS = {"mypy": "uv run --frozen mypy"}
 # What a render's hook may set on top of its manifest: what this test knows how to carry over.
 OVERRIDES = {"id", "args", "files", "exclude", "types", "types_or", "exclude_types"}
 
@@ -147,6 +151,14 @@ def local_config(project: Path) -> dict:
     assert set(rendered) == {"repos"}, "top-level pre-commit settings this test does not carry"
     hooks = []
     for repo in rendered["repos"]:
+        if repo["repo"] == "local":  # the render's own hooks, run as they are
+            assert set(repo) == {"repo", "hooks"}
+            assert {hook["language"] for hook in repo["hooks"]} == {"system"}
+            assert [hook["id"] for hook in repo["hooks"]] == list(LOCAL_HOOKS)
+            for hook in repo["hooks"]:
+                assert hook["entry"] == LOCAL_HOOKS[hook["id"]], hook["id"]
+            hooks += repo["hooks"]
+            continue
         manifest = MANIFESTS[repo["repo"]]
         assert repo["rev"] == manifest["rev"], f"{repo['repo']}: copy the manifest at its rev"
         tool = manifest["tool"]
@@ -171,10 +183,13 @@ def git(copy: Path, *args: str) -> str:
     return result.stdout
 
 
-def run_hooks(project: Path, work: Path, change=None) -> tuple[subprocess.CompletedProcess, set]:
+def run_hooks(
+    project: Path, work: Path, venv: Path, change=None
+) -> tuple[subprocess.CompletedProcess, set]:
     """`pre-commit run --all-files` with the local config on a git-initialised copy of
     `project` (after `change(copy)`, if given): the completed process and the files the
-    hooks changed."""
+    hooks changed. `uv run` runs in `venv`, the suite's locked environment, without syncing
+    it (offline, and shared: it is never changed)."""
     copy = work / project.name
     shutil.copytree(project, copy)
     if change:
@@ -190,7 +205,11 @@ def run_hooks(project: Path, work: Path, change=None) -> tuple[subprocess.Comple
         PRE_COMMIT_HOME=str(work / "pre-commit-home"),
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_CONFIG_NOSYSTEM="1",
+        UV_PROJECT_ENVIRONMENT=str(venv),
+        UV_NO_SYNC="1",
+        MYPY_CACHE_DIR=str(work.parent / "mypy-cache"),
     )
+    env["PATH"] = f"{uv_bin().parent}{os.pathsep}{env['PATH']}"
     command = [BIN / "pre-commit", "run", "--all-files", "--config", config, "--color", "never"]
     result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=300)
     return result, set(git(copy, "diff", "--name-only").split())
@@ -220,11 +239,11 @@ def check_the_setting_is_explained(project: Path) -> None:
 
 
 @pytest.mark.parametrize("name", RENDERS)
-def test_rendered_hooks_pass_on_a_fresh_render(render, tmp_path, name):
+def test_rendered_hooks_pass_on_a_fresh_render(render, tmp_path, service_python, name):
     """Every hook passes, none skipped for want of files, and the fixers change nothing."""
     project = render(**RENDERS[name])
     check_the_setting_is_explained(project)
-    result, changed = run_hooks(project, tmp_path)
+    result, changed = run_hooks(project, tmp_path, service_python.parent.parent)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert failed_hooks(output) == set()
@@ -232,10 +251,11 @@ def test_rendered_hooks_pass_on_a_fresh_render(render, tmp_path, name):
     assert changed == set()
 
 
-def test_rendered_hooks_fail_on_what_they_must_catch(render, tmp_path):
+def test_rendered_hooks_fail_on_what_they_must_catch(render, tmp_path, service_python):
     """The same run notices, hook by hook, what each must: a trailing space, a blank last
-    line, an unused import, unformatted code, broken YAML, JSON and TOML, and cfn-lint's W3037
-    on a resource the render's cfn-lint setting does not cover."""
+    line, an unused import, unformatted code, broken YAML, JSON and TOML, a function without
+    annotations (mypy), and cfn-lint's W3037 on a resource the render's cfn-lint setting does
+    not cover."""
     project = render()
     package = next((project / "src").glob("*/main.py")).parent.relative_to(project)
 
@@ -246,19 +266,21 @@ def test_rendered_hooks_fail_on_what_they_must_catch(render, tmp_path):
         doc.write_text(doc.read_text() + "\n")
         (copy / package / "unused.py").write_text("import os\n")
         (copy / package / "unformatted.py").write_text("x = ( 1 )\n")
+        (copy / package / "untyped.py").write_text("def double(x):\n    return 2 * x\n")
         (copy / "broken.yaml").write_text("key: [\n")
         (copy / "broken.json").write_text("{\n")
         (copy / "broken.toml").write_text("key =\n")
         bootstrap = copy / "infra" / "bootstrap.yml"
         bootstrap.write_text(grant_the_execution_role(bootstrap.read_text()))
 
-    result, changed = run_hooks(project, tmp_path, spoil)
+    result, changed = run_hooks(project, tmp_path, service_python.parent.parent, spoil)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert failed_hooks(output) == {
         hook["id"] for hook in local_config(project)["repos"][0]["hooks"]
     }
     assert "W3037 'tagresource' is not one of" in output
+    assert "untyped.py:1: error: Function is missing a type annotation" in output
     assert changed == {
         "README.md",
         "docs/development.md",

@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def ping():
 
 handler = Mangum(app, lifespan="off")
 """
+
+# Its requirements: these two at the versions of uv.lock; pip resolves the rest.
+NAIVE_ONLY = {"fastapi", "mangum"}
 
 NAIVE_TEMPLATE = f"""\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -172,17 +176,19 @@ def zipped_size(artifact: Path, work: Path) -> int:
     return target.stat().st_size
 
 
-def probe(python: str, artifact: Path, module: str, event: Path, calls: int) -> dict:
+def probe(python: str, artifact: Path, module: str, event: Path, calls: int) -> dict[str, float]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
     cmd = [python, "-I", "-S", "-B", "-c", PROBE, str(artifact), module, str(event), str(calls)]
-    return json.loads(run(cmd, artifact, env).strip().splitlines()[-1])
+    measured: dict[str, float] = json.loads(run(cmd, artifact, env).strip().splitlines()[-1])
+    return measured
 
 
-def pieces(python: str, artifact: Path) -> dict:
+def pieces(python: str, artifact: Path) -> dict[str, float]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
     pairs = [item for pair in PIECE_MODULES.items() for item in pair]
     cmd = [python, "-I", "-S", "-B", "-c", PIECES, str(artifact), *pairs]
-    return json.loads(run(cmd, artifact, env))
+    costs: dict[str, float] = json.loads(run(cmd, artifact, env))
+    return costs
 
 
 def main() -> None:
@@ -201,16 +207,16 @@ def main() -> None:
         (naive / "src").mkdir(parents=True)
         (naive / "template.yml").write_text(NAIVE_TEMPLATE)
         (naive / "src" / "app.py").write_text(NAIVE_APP)
-        pins = (PROJECT / "src" / "requirements.txt").read_text().splitlines()
-        bare = [line for line in pins if line.split("==")[0] in {"fastapi", "mangum"}]
+        locked = tomllib.loads((PROJECT / "uv.lock").read_text())["package"]
+        bare = [f"{p['name']}=={p['version']}" for p in locked if p["name"] in NAIVE_ONLY]
         (naive / "src" / "requirements.txt").write_text("\n".join(bare) + "\n")
         print("building the naive artifact (plain sam build)...")
         artifacts["naive"] = sam_build(naive, work / "naive", env)
         modules = {"naive": "app", "optimized": HANDLER_MODULE}
         event = ping_event(work)
 
-        samples: dict[str, list[dict]] = {name: [] for name in artifacts}
-        piece_samples: list[dict] = []
+        samples: dict[str, list[dict[str, float]]] = {name: [] for name in artifacts}
+        piece_samples: list[dict[str, float]] = []
         for round_no in range(args.rounds):
             order = list(artifacts) if round_no % 2 == 0 else list(reversed(artifacts))
             for name in order:

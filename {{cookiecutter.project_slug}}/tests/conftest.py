@@ -5,12 +5,14 @@ events (as printed by `sam local generate-event`) for the Lambda handler."""
 import base64
 import copy
 import json
+from collections.abc import Callable{% if m.jwt %}, Iterator{% endif %}
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
+from mangum.types import LambdaContext
 {% if m.jwt %}
 from {{ cookiecutter.package_name }}.core.auth import Principal, current_principal
 {%- endif %}
@@ -26,7 +28,7 @@ TEST_PRINCIPAL = Principal(subject="test-user", scopes=[], claims={"sub": "test-
 
 
 @pytest.fixture(autouse=True)
-def signed_in(request):
+def signed_in(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tests call the versioned API as TEST_PRINCIPAL, except those marked `real_auth`
     (tests/test_auth.py, tests/test_cors.py), which go through the real dependency."""
     if request.node.get_closest_marker("real_auth"):
@@ -44,15 +46,16 @@ def client() -> TestClient:
 
 
 @pytest.fixture
-def lambda_context() -> SimpleNamespace:
+def lambda_context() -> LambdaContext:
     """The attributes of the Lambda context object that handlers commonly read."""
-    return SimpleNamespace(
+    context = SimpleNamespace(
         function_name="{{ cookiecutter.function_name }}",
         memory_limit_in_mb={{ cookiecutter.memory_size }},
         aws_request_id="00000000-0000-0000-0000-000000000000",
         invoked_function_arn="arn:aws:lambda:{{ cookiecutter.aws_region }}:123456789012:function:{{ cookiecutter.function_name }}",
         get_remaining_time_in_millis=lambda: {{ cookiecutter.timeout }} * 1000,
     )
+    return cast(LambdaContext, context)
 
 
 def _body(body: Any) -> tuple[str | None, bool]:
@@ -70,7 +73,7 @@ def _content_type(body: Any) -> str | None:
 
 def rest_event(method: str, path: str, body: Any = None, stage: str = "prod") -> dict[str, Any]:
     """An API Gateway REST API (payload 1.0) proxy event for `path`."""
-    event = copy.deepcopy(json.loads((EVENTS / "rest_api_v1.json").read_text()))
+    event: dict[str, Any] = copy.deepcopy(json.loads((EVENTS / "rest_api_v1.json").read_text()))
     event["body"], event["isBase64Encoded"] = _body(body)
     event["httpMethod"] = method
     event["path"] = path
@@ -86,7 +89,7 @@ def rest_event(method: str, path: str, body: Any = None, stage: str = "prod") ->
 
 def http_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event on the `$default` stage."""
-    event = copy.deepcopy(json.loads((EVENTS / "http_api_v2.json").read_text()))
+    event: dict[str, Any] = copy.deepcopy(json.loads((EVENTS / "http_api_v2.json").read_text()))
     event["body"], event["isBase64Encoded"] = _body(body)
     event["rawPath"] = path
     event["rawQueryString"] = ""
@@ -99,6 +102,6 @@ def http_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["rest", "http"])
-def make_event(request):
+def make_event(request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
     """Builds an event of each API Gateway flavour in turn."""
     return rest_event if request.param == "rest" else http_event

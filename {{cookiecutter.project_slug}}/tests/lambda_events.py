@@ -11,9 +11,12 @@ import base64
 import copy
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote_plus, urlencode
+
+from mangum.types import LambdaContext
 
 EVENTS = Path(__file__).parent / "events"
 FLAVOURS = ["rest", "http", "function_url", "alb", "alb_multi"]
@@ -22,10 +25,13 @@ FUNCTION_URL_HOST = "abcdefghijklmnopqrstuvwxyz012345.lambda-url.{{ cookiecutter
 ALB_HOST = "my-alb-1234567890.{{ cookiecutter.aws_region }}.elb.amazonaws.com"
 
 Pairs = list[tuple[str, str]]
+Event = dict[str, Any]
+# Lambda always passes a context object; the tests that read nothing from it pass None.
+NO_CONTEXT = cast(LambdaContext, None)
 
 
-def _load(name: str) -> dict[str, Any]:
-    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+def _load(name: str) -> Event:
+    return cast(Event, copy.deepcopy(json.loads((EVENTS / name).read_text())))
 
 
 def _grouped(pairs: Pairs) -> dict[str, list[str]]:
@@ -40,9 +46,9 @@ def event(
     method: str,
     path: str,
     *,
-    query: Pairs = (),
-    headers: Pairs = (),
-    cookies: Pairs = (),
+    query: Sequence[tuple[str, str]] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    cookies: Sequence[tuple[str, str]] = (),
     body: Any = None,
     content_type: str | None = None,
     stage: str | None = None,
@@ -52,22 +58,32 @@ def event(
     (name, value) pairs, names may repeat. `body` is bytes (sent as is) or JSON data.
     `stage`: the REST stage ("prod" by default) or a named HTTP API stage (whose name then
     starts the URL path); `host`: the domain the client called (a custom domain)."""
-    headers = list(headers)
+    header_pairs = list(headers)
     if body is not None:
         if not isinstance(body, bytes):
             body = json.dumps(body).encode()
             content_type = content_type or "application/json"
-        headers.append(("content-type", content_type or "application/octet-stream"))
+        header_pairs.append(("content-type", content_type or "application/octet-stream"))
     if cookies:
-        headers.append(("cookie", "; ".join(f"{name}={value}" for name, value in cookies)))
+        header_pairs.append(("cookie", "; ".join(f"{name}={value}" for name, value in cookies)))
     encoded = base64.b64encode(body).decode() if body is not None else None
     build = {"rest": _rest, "http": _http, "function_url": _http, "alb": _alb, "alb_multi": _alb}
     return build[flavour](
-        flavour, method, path, list(query), headers, cookies, encoded, stage, host
+        flavour, method, path, list(query), header_pairs, list(cookies), encoded, stage, host
     )
 
 
-def _rest(flavour, method, path, query, headers, cookies, body, stage, host):
+def _rest(
+    flavour: str,
+    method: str,
+    path: str,
+    query: Pairs,
+    headers: Pairs,
+    cookies: Pairs,
+    body: str | None,
+    stage: str | None,
+    host: str | None,
+) -> Event:
     stage = stage or "prod"
     host = host or EXECUTE_API_HOST
     headers = [*headers, ("Host", host)]
@@ -91,7 +107,17 @@ def _rest(flavour, method, path, query, headers, cookies, body, stage, host):
     return event
 
 
-def _http(flavour, method, path, query, headers, cookies, body, stage, host):
+def _http(
+    flavour: str,
+    method: str,
+    path: str,
+    query: Pairs,
+    headers: Pairs,
+    cookies: Pairs,
+    body: str | None,
+    stage: str | None,
+    host: str | None,
+) -> Event:
     if flavour == "function_url":
         event = _load("function_url.json")
         host = host or FUNCTION_URL_HOST
@@ -122,7 +148,17 @@ def _http(flavour, method, path, query, headers, cookies, body, stage, host):
     return event
 
 
-def _alb(flavour, method, path, query, headers, cookies, body, stage, host):
+def _alb(
+    flavour: str,
+    method: str,
+    path: str,
+    query: Pairs,
+    headers: Pairs,
+    cookies: Pairs,
+    body: str | None,
+    stage: str | None,
+    host: str | None,
+) -> Event:
     event = _load("alb_request.json")
     headers = [(name.lower(), value) for name, value in [*headers, ("host", host or ALB_HOST)]]
     # The load balancer passes query strings on URL-encoded, as the client sent them.

@@ -9,8 +9,10 @@ and the REST API's Cognito authorizer (`requestContext.authorizer.claims`) put t
 
 import io
 import json
+import logging
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import jwt
 import pytest
@@ -22,7 +24,7 @@ from {{ cookiecutter.package_name }}.core.config import Settings, get_settings
 from {{ cookiecutter.package_name }}.core.observability import logger
 from {{ cookiecutter.package_name }}.main import app, handler
 
-from tests.lambda_events import event, read
+from tests.lambda_events import NO_CONTEXT, event, read
 
 pytestmark = pytest.mark.real_auth
 
@@ -30,9 +32,10 @@ ISSUER = get_settings().jwt_issuer
 AUDIENCE = get_settings().jwt_audience
 GATEWAY_FLAVOURS = ["http", "rest"]
 PUBLIC_PATHS = ["/ping", "/docs", "/openapi.json"]
+Claims = dict[str, str]
 
 
-def test_every_route_outside_the_api_is_a_public_route_of_the_gateway():
+def test_every_route_outside_the_api_is_a_public_route_of_the_gateway() -> None:
     """What the app serves outside the versioned API is exactly the routes template.yml
     leaves without the authorizer: no docs page that answers 401."""
     paths = {getattr(route, "path", "") for route in app.routes}  # included routers have none
@@ -51,7 +54,7 @@ def sign(key: rsa.RSAPrivateKey, **claims: Any) -> str:
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "test-key"})
 
 
-def gateway_verify(token: str, key: rsa.RSAPrivateKey) -> dict[str, str]:
+def gateway_verify(token: str, key: rsa.RSAPrivateKey) -> Claims:
     """What the authorizer does before the function runs: verify signature, expiry and
     issuer, accept the audience in `aud` or `client_id`, then hand the claims over as
     strings (a list as "[a b]")."""
@@ -73,7 +76,7 @@ def gateway_verify(token: str, key: rsa.RSAPrivateKey) -> dict[str, str]:
     }
 
 
-def test_the_gateway_refuses_what_it_must(signing_key):
+def test_the_gateway_refuses_what_it_must(signing_key: rsa.RSAPrivateKey) -> None:
     """The stand-in for the authorizer is a real check: expired tokens, other keys and other
     audiences never produce claims."""
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -86,7 +89,9 @@ def test_the_gateway_refuses_what_it_must(signing_key):
             gateway_verify(token, key)
 
 
-def with_claims(flavour: str, lambda_event: dict, claims: dict | None) -> dict:
+def with_claims(
+    flavour: str, lambda_event: dict[str, Any], claims: Claims | None
+) -> dict[str, Any]:
     context = lambda_event["requestContext"]
     context.pop("authorizer", None)
     if claims is not None:
@@ -97,10 +102,14 @@ def with_claims(flavour: str, lambda_event: dict, claims: dict | None) -> dict:
     return lambda_event
 
 
-def call(flavour: str, method: str, path: str, token: str | None, claims: dict | None, **kw):
+def call(
+    flavour: str, method: str, path: str, token: str | None, claims: Claims | None, **kw: Any
+) -> tuple[int, dict[str, list[str]], bytes]:
     headers = [("authorization", f"Bearer {token}")] if token else []
     lambda_event = event(flavour, method, path, headers=headers, **kw)
-    status, headers_out, _, body = read(handler(with_claims(flavour, lambda_event, claims), None))
+    status, headers_out, _, body = read(
+        handler(with_claims(flavour, lambda_event, claims), NO_CONTEXT)
+    )
     return status, headers_out, body
 
 
@@ -113,7 +122,9 @@ TOKEN_KINDS = {
 
 @pytest.mark.parametrize("kind", TOKEN_KINDS)
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_verified_claims_reach_the_dependency(flavour, kind, signing_key):
+def test_verified_claims_reach_the_dependency(
+    flavour: str, kind: str, signing_key: rsa.RSAPrivateKey
+) -> None:
     token = sign(signing_key, **TOKEN_KINDS[kind])
     claims = gateway_verify(token, signing_key)
     status, _, body = call(flavour, "GET", "/api/v1/me", token, claims)
@@ -126,7 +137,7 @@ def test_verified_claims_reach_the_dependency(flavour, kind, signing_key):
     assert (status, json.loads(body)) == (200, {"product": 42})
 
 
-def test_audience_list_claim(signing_key):
+def test_audience_list_claim(signing_key: rsa.RSAPrivateKey) -> None:
     token = sign(signing_key, aud=["another-api", AUDIENCE])
     claims = gateway_verify(token, signing_key)
     assert claims["aud"] == f"[another-api {AUDIENCE}]"
@@ -136,7 +147,9 @@ def test_audience_list_claim(signing_key):
 
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/me"), ("POST", "/api/v1/example")])
-def test_protected_routes_refuse_requests_without_claims(flavour, method, path, signing_key):
+def test_protected_routes_refuse_requests_without_claims(
+    flavour: str, method: str, path: str, signing_key: rsa.RSAPrivateKey
+) -> None:
     """Defence in depth: a request that reached the app without the authorizer's claims
     (a route wired without it) is refused, even with a token in the header."""
     for token in (None, sign(signing_key, aud=AUDIENCE)):
@@ -146,20 +159,27 @@ def test_protected_routes_refuse_requests_without_claims(flavour, method, path, 
 
 
 @pytest.fixture
-def access_lines():
+def access_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The access log lines written while the test runs (docs/observability.md)."""
     logs = io.StringIO()
-    stream = logger.registered_handler.setStream(logs)
-    yield lambda: [
-        line
-        for line in map(json.loads, logs.getvalue().splitlines())
-        if line["message"] == "request"
-    ]
-    logger.registered_handler.setStream(stream)
+    log_handler = cast("logging.StreamHandler[Any]", logger.registered_handler)
+    stream = log_handler.setStream(logs)
+
+    def lines() -> list[dict[str, Any]]:
+        written = [json.loads(line) for line in logs.getvalue().splitlines()]
+        return [line for line in written if line["message"] == "request"]
+
+    yield lines
+    if stream is not None:
+        log_handler.setStream(stream)
 
 
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_access_line_names_the_caller_and_logs_refusals(flavour, signing_key, access_lines):
+def test_access_line_names_the_caller_and_logs_refusals(
+    flavour: str,
+    signing_key: rsa.RSAPrivateKey,
+    access_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
     token = sign(signing_key, aud=AUDIENCE)
     assert call(flavour, "GET", "/api/v1/me", token, gateway_verify(token, signing_key))[0] == 200
     status, headers, _ = call(flavour, "GET", "/api/v1/me", token, None)
@@ -171,9 +191,9 @@ def test_access_line_names_the_caller_and_logs_refusals(flavour, signing_key, ac
     assert refused["correlation_id"] == headers["x-correlation-id"][0]
 
 
-def test_sample_event_claims_are_not_enough():
+def test_sample_event_claims_are_not_enough() -> None:
     """`sam local generate-event` puts placeholder claims in its HTTP API event: not ours."""
-    status, _, _, body = read(handler(event("http", "GET", "/api/v1/me"), None))
+    status, _, _, body = read(handler(event("http", "GET", "/api/v1/me"), NO_CONTEXT))
     assert status == 401, body
 
 
@@ -186,7 +206,9 @@ def test_sample_event_claims_are_not_enough():
     ],
 )
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_claims_for_another_issuer_or_audience_are_refused(flavour, claims, detail, signing_key):
+def test_claims_for_another_issuer_or_audience_are_refused(
+    flavour: str, claims: dict[str, str], detail: str, signing_key: rsa.RSAPrivateKey
+) -> None:
     token = sign(signing_key, **claims)
     # A gateway that let these through (misconfigured, or a route without the authorizer):
     passed_on = jwt.decode(token, options={"verify_signature": False})
@@ -199,12 +221,12 @@ def test_claims_for_another_issuer_or_audience_are_refused(flavour, claims, deta
 
 @pytest.mark.parametrize("path", PUBLIC_PATHS)
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_health_and_docs_are_public(flavour, path):
+def test_health_and_docs_are_public(flavour: str, path: str) -> None:
     status, _, body = call(flavour, "GET", path, None, None)
     assert status == 200, body
 
 
-def test_openapi_declares_the_bearer_scheme():
+def test_openapi_declares_the_bearer_scheme() -> None:
     spec = app.openapi()
     assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",
@@ -214,10 +236,12 @@ def test_openapi_declares_the_bearer_scheme():
     }
     for path, operations in spec["paths"].items():
         for operation in operations.values():
-            expected = [{"HTTPBearer": []}] if path.startswith("/api/v1/") else None
+            expected: list[dict[str, list[str]]] | None = (
+                [{"HTTPBearer": []}] if path.startswith("/api/v1/") else None
+            )
             assert operation.get("security") == expected, path
     # Swagger UI shows its "Authorize" button for the declared scheme.
-    status, _, _, html = read(handler(event("http", "GET", "/docs"), None))
+    status, _, _, html = read(handler(event("http", "GET", "/docs"), NO_CONTEXT))
     assert status == 200
     assert "swagger-ui" in html.decode()
 
@@ -226,21 +250,23 @@ def test_openapi_declares_the_bearer_scheme():
 
 
 @pytest.fixture
-def local_settings():
-    def use(**values):
+def local_settings() -> Iterator[Callable[..., None]]:
+    def use(**values: Any) -> None:
         app.dependency_overrides[get_settings] = lambda: Settings(_env_file=None, **values)
 
     yield use
     app.dependency_overrides.pop(get_settings, None)
 
 
-def test_local_server_refuses_without_an_opt_in(local_settings, monkeypatch):
+def test_local_server_refuses_without_an_opt_in(
+    local_settings: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     local_settings()
     assert TestClient(app).get("/api/v1/me").status_code == 401
 
 
-def test_local_dev_subject_when_opted_in(local_settings):
+def test_local_dev_subject_when_opted_in(local_settings: Callable[..., None]) -> None:
     local_settings(local_dev_subject="dev-user")
     response = TestClient(app).get("/api/v1/me")
     assert response.status_code == 200
@@ -248,14 +274,18 @@ def test_local_dev_subject_when_opted_in(local_settings):
 
 
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_local_dev_subject_never_applies_to_api_gateway_requests(flavour, local_settings):
+def test_local_dev_subject_never_applies_to_api_gateway_requests(
+    flavour: str, local_settings: Callable[..., None]
+) -> None:
     local_settings(local_dev_subject="dev-user")
     status, _, _ = call(flavour, "GET", "/api/v1/me", None, None)
     assert status == 401
 
 
 @pytest.mark.parametrize("variable", ["AWS_LAMBDA_FUNCTION_NAME", "AWS_EXECUTION_ENV"])
-def test_local_dev_subject_is_refused_on_lambda(monkeypatch, variable):
+def test_local_dev_subject_is_refused_on_lambda(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
     monkeypatch.setenv(variable, "x")
     monkeypatch.setenv("LOCAL_DEV_SUBJECT", "dev-user")
     with pytest.raises(ValidationError, match="refused on Lambda"):

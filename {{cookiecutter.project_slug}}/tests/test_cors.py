@@ -7,7 +7,7 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import get_settings
 from {{ cookiecutter.package_name }}.main import handler
 
-from tests.lambda_events import event, read
+from tests.lambda_events import NO_CONTEXT, event, read
 {%- if m.jwt %}
 
 # Preflight requests never carry a token: go through the real authentication.
@@ -20,24 +20,26 @@ ALLOWED = ["https://app.example.com"] if ANY_ORIGIN else ORIGINS
 GATEWAY_FLAVOURS = ["http", "rest"]
 
 
-def preflight(flavour: str, origin: str, path: str = "/api/v1/example"):
+def preflight(
+    flavour: str, origin: str, path: str = "/api/v1/example"
+) -> tuple[int, dict[str, list[str]]]:
     request_headers = [
         ("origin", origin),
         ("access-control-request-method", "POST"),
         ("access-control-request-headers", "authorization,content-type"),
     ]
-    response = handler(event(flavour, "OPTIONS", path, headers=request_headers), None)
+    response = handler(event(flavour, "OPTIONS", path, headers=request_headers), NO_CONTEXT)
     status, headers, _, _ = read(response)
     return status, headers
 
 
-def test_settings_follow_the_answer():
+def test_settings_follow_the_answer() -> None:
     assert ORIGINS == {{ m.origins | tojson }}
 
 
 @pytest.mark.parametrize("origin", ALLOWED)
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_preflight_is_answered_without_a_token(flavour, origin):
+def test_preflight_is_answered_without_a_token(flavour: str, origin: str) -> None:
     status, headers = preflight(flavour, origin)
     assert status == 200
     assert headers["access-control-allow-origin"] == ["*" if ANY_ORIGIN else origin]
@@ -51,12 +53,12 @@ def test_preflight_is_answered_without_a_token(flavour, origin):
 
 
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_browsers_may_send_and_read_the_correlation_id(flavour):
+def test_browsers_may_send_and_read_the_correlation_id(flavour: str) -> None:
     origin = ALLOWED[0]
     _, headers = preflight(flavour, origin)
     assert "x-correlation-id" in headers["access-control-allow-headers"][0].lower().split(", ")
     request_headers = [("origin", origin), ("x-correlation-id", "order-42")]
-    response = handler(event(flavour, "GET", "/ping", headers=request_headers), None)
+    response = handler(event(flavour, "GET", "/ping", headers=request_headers), NO_CONTEXT)
     _, headers, _, _ = read(response)
     assert headers["x-correlation-id"] == ["order-42"]
     assert headers["access-control-expose-headers"][0].lower() == "x-correlation-id"
@@ -64,16 +66,16 @@ def test_browsers_may_send_and_read_the_correlation_id(flavour):
 
 @pytest.mark.skipif(ANY_ORIGIN, reason="every origin is allowed")
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_preflight_from_another_origin_is_refused(flavour):
+def test_preflight_from_another_origin_is_refused(flavour: str) -> None:
     status, headers = preflight(flavour, "https://evil.example.net")
     assert status == 400
     assert "access-control-allow-origin" not in headers
 
 
 @pytest.mark.parametrize("flavour", GATEWAY_FLAVOURS)
-def test_responses_carry_the_allow_origin_header(flavour):
+def test_responses_carry_the_allow_origin_header(flavour: str) -> None:
     origin = ALLOWED[0]
-    response = handler(event(flavour, "GET", "/ping", headers=[("origin", origin)]), None)
+    response = handler(event(flavour, "GET", "/ping", headers=[("origin", origin)]), NO_CONTEXT)
     status, headers, _, _ = read(response)
     assert status == 200
     assert headers["access-control-allow-origin"] == ["*" if ANY_ORIGIN else origin]

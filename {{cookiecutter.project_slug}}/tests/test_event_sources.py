@@ -4,18 +4,21 @@ stage), HTTP API (payload 2.0, `$default` or a named stage), function URLs and A
 header modes); and the app knows the prefix it is served under (core/root_path.py)."""
 
 import json
+from typing import Any
 
 import pytest
+from mangum import Mangum
+from mangum.types import LambdaContext
 
 from {{ cookiecutter.package_name }}.core.config import Settings
 from {{ cookiecutter.package_name }}.core.root_path import make_handler
 from {{ cookiecutter.package_name }}.main import app, handler
 
-from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, event, read
+from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, NO_CONTEXT, event, read
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_every_flavour_answers(flavour, lambda_context):
+def test_every_flavour_answers(flavour: str, lambda_context: LambdaContext) -> None:
     status, headers, _, body = read(handler(event(flavour, "GET", "/ping"), lambda_context))
     assert (status, json.loads(body)) == (200, {"ping": "pong!"})
     assert headers["content-type"] == ["application/json"]
@@ -25,76 +28,80 @@ def test_every_flavour_answers(flavour, lambda_context):
     assert (status, json.loads(body)) == (200, {"product": 42})
 
 
-def docs_and_spec(handler_, flavour, prefix_in_url, **kwargs):
-    docs = read(handler_(event(flavour, "GET", "/docs", **kwargs), None))
-    spec = read(handler_(event(flavour, "GET", "/openapi.json", **kwargs), None))
+def docs_and_spec(
+    handler_: Mangum, flavour: str, stage: str | None = None, host: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    docs = read(handler_(event(flavour, "GET", "/docs", stage=stage, host=host), NO_CONTEXT))
+    spec = read(
+        handler_(event(flavour, "GET", "/openapi.json", stage=stage, host=host), NO_CONTEXT)
+    )
     assert docs[0] == spec[0] == 200
-    return docs[3].decode(), json.loads(spec[3])
+    schema: dict[str, Any] = json.loads(spec[3])
+    return docs[3].decode(), schema
 
 
-def test_rest_stage_prefixes_docs_spec_and_redirects():
-    html, spec = docs_and_spec(handler, "rest", "/prod")
+def test_rest_stage_prefixes_docs_spec_and_redirects() -> None:
+    html, spec = docs_and_spec(handler, "rest")
     assert "url: '/prod/openapi.json'" in html
     assert spec["servers"] == [{"url": "/prod"}]
     # redirect_slashes: /prod/ping/ -> /prod/ping, on the host the client called
-    status, headers, _, _ = read(handler(event("rest", "GET", "/ping/"), None))
+    status, headers, _, _ = read(handler(event("rest", "GET", "/ping/"), NO_CONTEXT))
     assert status == 307
     assert headers["location"] == [f"https://{EXECUTE_API_HOST}/prod/ping"]
 
 
-def test_other_stage_names_too():
-    html, spec = docs_and_spec(handler, "rest", "/v2", stage="v2")
+def test_other_stage_names_too() -> None:
+    html, spec = docs_and_spec(handler, "rest", stage="v2")
     assert "url: '/v2/openapi.json'" in html
     assert spec["servers"] == [{"url": "/v2"}]
 
 
 @pytest.mark.parametrize("flavour", ["http", "function_url", "alb", "alb_multi"])
-def test_no_prefix_without_a_stage_in_the_url(flavour):
-    html, spec = docs_and_spec(handler, flavour, "")
+def test_no_prefix_without_a_stage_in_the_url(flavour: str) -> None:
+    html, spec = docs_and_spec(handler, flavour)
     assert "url: '/openapi.json'" in html
     assert "servers" not in spec
 
 
-def test_http_api_named_stage_keeps_the_stage_in_the_path():
-    html, spec = docs_and_spec(handler, "http", "/beta", stage="beta")
+def test_http_api_named_stage_keeps_the_stage_in_the_path() -> None:
+    html, spec = docs_and_spec(handler, "http", stage="beta")
     assert "url: '/beta/openapi.json'" in html
     assert spec["servers"] == [{"url": "/beta"}]
-    status, _, _, body = read(handler(event("http", "GET", "/ping", stage="beta"), None))
+    status, _, _, body = read(handler(event("http", "GET", "/ping", stage="beta"), NO_CONTEXT))
     assert (status, json.loads(body)) == (200, {"ping": "pong!"})
 
 
-def test_custom_domain_without_base_path_has_no_stage_prefix():
+def test_custom_domain_without_base_path_has_no_stage_prefix() -> None:
     """Through a custom domain the URL holds no stage, although the event names one."""
-    custom = {"host": "api.example.com"}
-    html, spec = docs_and_spec(handler, "rest", "", **custom)
+    html, spec = docs_and_spec(handler, "rest", host="api.example.com")
     assert "url: '/openapi.json'" in html
     assert "servers" not in spec
 
 
 @pytest.mark.parametrize("flavour", ["rest", "http"])
 @pytest.mark.parametrize("path_has_base", [True, False])
-def test_custom_domain_base_path_from_configuration(flavour, path_has_base):
+def test_custom_domain_base_path_from_configuration(flavour: str, path_has_base: bool) -> None:
     base_handler = make_handler(app, base_path=Settings(base_path="billing/").base_path)
     prefix = "/billing" if path_has_base else ""
-    custom = {"host": "api.example.com"}
-    html, spec = docs_and_spec(base_handler, flavour, "/billing", **custom)
+    custom = "api.example.com"
+    html, spec = docs_and_spec(base_handler, flavour, host=custom)
     assert "url: '/billing/openapi.json'" in html
     assert spec["servers"] == [{"url": "/billing"}]
-    ping = event(flavour, "GET", f"{prefix}/ping", **custom)
-    status, _, _, body = read(base_handler(ping, None))
+    ping = event(flavour, "GET", f"{prefix}/ping", host=custom)
+    status, _, _, body = read(base_handler(ping, NO_CONTEXT))
     assert (status, json.loads(body)) == (200, {"ping": "pong!"})
     status, headers, _, _ = read(
-        base_handler(event(flavour, "GET", f"{prefix}/ping/", **custom), None)
+        base_handler(event(flavour, "GET", f"{prefix}/ping/", host=custom), NO_CONTEXT)
     )
     assert status == 307
     assert headers["location"] == ["https://api.example.com/billing/ping"]
 
 
 @pytest.mark.parametrize("flavour", ["rest", "http"])
-def test_base_path_is_the_custom_domains_only(flavour):
+def test_base_path_is_the_custom_domains_only(flavour: str) -> None:
     """Through the execute-api URL (the stack's ApiUrl) BASE_PATH does not apply."""
     base_handler = make_handler(app, base_path="/billing")
-    html, spec = docs_and_spec(base_handler, flavour, "")
+    html, spec = docs_and_spec(base_handler, flavour)
     expected = "/prod" if flavour == "rest" else ""
     assert f"url: '{expected}/openapi.json'" in html
     assert spec.get("servers", [{"url": ""}]) == [{"url": expected}]
@@ -105,17 +112,17 @@ def test_base_path_is_the_custom_domains_only(flavour):
 
 @pytest.mark.parametrize("flavour", ["rest", "http"])
 @pytest.mark.parametrize("base_path", ["", "billing"])
-def test_served_on_the_custom_domain(flavour, base_path):
+def test_served_on_the_custom_domain(flavour: str, base_path: str) -> None:
     """template.yml maps the API on {{ m.domain }} at its DomainBasePath and
     gives the function the same value as BASE_PATH."""
     domain_handler = make_handler(app, base_path=Settings(base_path=base_path).base_path)
     prefix = f"/{base_path}" if base_path else ""
-    custom = {"host": {{ m.domain | tojson }}}
-    html, spec = docs_and_spec(domain_handler, flavour, prefix, **custom)
+    custom = {{ m.domain | tojson }}
+    html, spec = docs_and_spec(domain_handler, flavour, host=custom)
     assert f"url: '{prefix}/openapi.json'" in html
     assert spec.get("servers", [{"url": ""}]) == [{"url": prefix}]
-    ping = event(flavour, "GET", f"{prefix}/ping/", **custom)
-    status, headers, _, _ = read(domain_handler(ping, None))
+    ping = event(flavour, "GET", f"{prefix}/ping/", host=custom)
+    status, headers, _, _ = read(domain_handler(ping, NO_CONTEXT))
     assert status == 307
     assert headers["location"] == [f"https://{{ m.domain }}{prefix}/ping"]
 {%- endif %}
@@ -130,14 +137,16 @@ def test_served_on_the_custom_domain(flavour, base_path):
         ({"BASE_PATH": "/a/b/"}, "/a/b"),
     ],
 )
-def test_base_path_setting(monkeypatch, environ, expected):
+def test_base_path_setting(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: str
+) -> None:
     monkeypatch.delenv("BASE_PATH", raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     assert Settings(_env_file=None).base_path == expected
 
 
-def test_settings_from_environment(monkeypatch):
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"LOG_LEVEL": "DEBUG", "TITLE": "x", "UNRELATED": "1"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("API_PREFIX", raising=False)

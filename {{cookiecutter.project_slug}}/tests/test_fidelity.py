@@ -5,13 +5,14 @@ the service's handler (core/root_path.py)."""
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request, Response
 
 from {{ cookiecutter.package_name }}.core.root_path import make_handler
 
-from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, event, read
+from tests.lambda_events import EXECUTE_API_HOST, FLAVOURS, NO_CONTEXT, event, read
 
 BINARY = bytes(range(256)) * 4  # every byte value, not valid UTF-8
 
@@ -19,7 +20,7 @@ probe = FastAPI()
 
 
 @probe.api_route("/echo", methods=["GET", "POST"])
-async def echo(request: Request) -> dict:
+async def echo(request: Request) -> dict[str, Any]:
     body = await request.body()
     return {
         "url": str(request.url),
@@ -44,7 +45,7 @@ async def image() -> Response:
 
 
 @probe.get("/set-cookies")
-async def set_cookies(response: Response) -> dict:
+async def set_cookies(response: Response) -> dict[str, str]:
     response.set_cookie("session", "abc", httponly=True)
     response.set_cookie("theme", "dark")
     response.headers.append("x-multi", "one")
@@ -55,18 +56,22 @@ async def set_cookies(response: Response) -> dict:
 handler = make_handler(probe)
 
 
-def call(flavour, method, path, **kwargs):
-    status, headers, cookies, body = read(handler(event(flavour, method, path, **kwargs), None))
+def call(
+    flavour: str, method: str, path: str, **kwargs: Any
+) -> tuple[dict[str, list[str]], list[str], bytes]:
+    status, headers, cookies, body = read(
+        handler(event(flavour, method, path, **kwargs), NO_CONTEXT)
+    )
     assert status == 200, body
     return headers, cookies, body
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_request_round_trip(flavour):
+def test_request_round_trip(flavour: str) -> None:
     query = [("tag", "a"), ("tag", "b&c"), ("q", "ü x")]
     if flavour == "alb":
         query = [("tag", "a"), ("q", "ü x")]  # single-value mode keeps one value per name
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "query": query,
         "headers": [("X-Multi", "one"), ("X-Multi", "two")],
         "cookies": [("session", "abc"), ("theme", "dark")],
@@ -82,7 +87,7 @@ def test_request_round_trip(flavour):
     assert echoed["body_sha256"] == hashlib.sha256(BINARY).hexdigest()
 
 
-def test_request_url_carries_the_stage():
+def test_request_url_carries_the_stage() -> None:
     _, _, body = call("rest", "GET", "/echo", query=[("x", "1")])
     echoed = json.loads(body)
     assert echoed["url"] == f"https://{EXECUTE_API_HOST}/prod/echo?x=1"
@@ -91,15 +96,15 @@ def test_request_url_carries_the_stage():
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 @pytest.mark.parametrize(("path", "prefix"), [("/binary", b""), ("/image", b"\x89PNG\r\n\x1a\n")])
-def test_binary_response_intact(flavour, path, prefix):
-    raw = handler(event(flavour, "GET", path), None)
+def test_binary_response_intact(flavour: str, path: str, prefix: bytes) -> None:
+    raw = handler(event(flavour, "GET", path), NO_CONTEXT)
     assert raw["isBase64Encoded"] is True  # REST needs BinaryMediaTypes to pass it on as bytes
     _, _, body = call(flavour, "GET", path)
     assert body == prefix + BINARY
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_response_cookies_and_multi_value_headers(flavour):
+def test_response_cookies_and_multi_value_headers(flavour: str) -> None:
     headers, cookies, _ = call(flavour, "GET", "/set-cookies")
     assert sorted(c.split(";")[0] for c in cookies) == ["session=abc", "theme=dark"]
     assert any("httponly" in c.lower() for c in cookies)

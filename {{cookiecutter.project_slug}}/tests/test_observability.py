@@ -4,11 +4,16 @@ captured log output and an in-memory span exporter, asserted field by field."""
 import inspect
 import io
 import json
+import logging
 import socket
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from mangum.types import LambdaContext
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -23,34 +28,42 @@ from {{ cookiecutter.package_name }}.main import app, handler
 
 SPANS = InMemorySpanExporter()
 tracer_provider.add_span_processor(SimpleSpanProcessor(SPANS))
+MakeEvent = Callable[..., dict[str, Any]]
+Lines = list[dict[str, Any]]
+Telemetry = Callable[[], tuple[Lines, Lines, Sequence[ReadableSpan]]]
 LAMBDA_TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
 @pytest.fixture
-def telemetry(capsys):
+def telemetry(capsys: pytest.CaptureFixture[str]) -> Iterator[Telemetry]:
     """Captures the JSON log lines, the EMF lines (both on stdout) and the spans."""
     logs = io.StringIO()
-    stream = logger.registered_handler.setStream(logs)
+    log_handler = cast("logging.StreamHandler[Any]", logger.registered_handler)
+    stream = log_handler.setStream(logs)
     SPANS.clear()
     capsys.readouterr()
 
-    def read():
+    def read() -> tuple[Lines, Lines, Sequence[ReadableSpan]]:
         lines = [json.loads(line) for line in logs.getvalue().splitlines()]
         emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
         return lines, emf, SPANS.get_finished_spans()
 
     yield read
-    logger.registered_handler.setStream(stream)
+    if stream is not None:
+        log_handler.setStream(stream)
 
 
-def access_line(lines):
+def access_line(lines: Lines) -> dict[str, Any]:
     (line,) = [line for line in lines if line["message"] == "request"]
     return line
 
 
 def test_handler_request_is_logged_traced_and_measured(
-    make_event, lambda_context, telemetry, monkeypatch
-):
+    make_event: MakeEvent,
+    lambda_context: LambdaContext,
+    telemetry: Telemetry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE)
     event = make_event("POST", "/api/v1/example", {"a": 6, "b": 7})
     (event.get("multiValueHeaders") or {})["x-correlation-id"] = ["order-42"]
@@ -75,7 +88,9 @@ def test_handler_request_is_logged_traced_and_measured(
     (server,) = [span for span in spans if span.kind.name == "SERVER"]
     assert server.name.endswith("/api/v1/example")
     assert server.name.startswith("POST /")
-    assert server.attributes["http.response.status_code"] == 200
+    assert (server.attributes or {})["http.response.status_code"] == 200
+    assert server.context is not None
+    assert server.parent is not None
     assert f"{server.context.span_id:016x}" == line["span_id"]
     assert f"{server.parent.span_id:016x}" == "53995c3f42cd8ad8"
     # The endpoint's own log line carries the same ids.
@@ -92,7 +107,9 @@ def test_handler_request_is_logged_traced_and_measured(
     assert request_metrics["Errors"] == [0.0]
 
 
-def test_correlation_id_is_made_when_absent_or_unsafe(client, telemetry):
+def test_correlation_id_is_made_when_absent_or_unsafe(
+    client: TestClient, telemetry: Telemetry
+) -> None:
     made = client.get("/ping").headers["x-correlation-id"]
     unsafe = client.get("/ping", headers={"x-correlation-id": "a\nforged line"})
     assert unsafe.headers["x-correlation-id"] not in {"a\nforged line", made}
@@ -103,7 +120,9 @@ def test_correlation_id_is_made_when_absent_or_unsafe(client, telemetry):
     ]
 
 
-def test_unmatched_route_is_one_metric_not_one_per_path(client, telemetry):
+def test_unmatched_route_is_one_metric_not_one_per_path(
+    client: TestClient, telemetry: Telemetry
+) -> None:
     assert client.get("/no/such/route").status_code == 404
     lines, emf, _ = telemetry()
     assert access_line(lines)["route"] == "UNMATCHED"
@@ -111,7 +130,7 @@ def test_unmatched_route_is_one_metric_not_one_per_path(client, telemetry):
     assert [blob["route"] for blob in emf if "Latency" in blob] == ["UNMATCHED"]
 
 
-def test_errors_and_the_cold_start_are_counted(telemetry):
+def test_errors_and_the_cold_start_are_counted(telemetry: Telemetry) -> None:
     """A fresh app with the same middleware: its first request is its cold start."""
     broken = FastAPI(telemetry={"tracer_provider": tracer_provider})
     broken.add_middleware(
@@ -138,7 +157,9 @@ def test_errors_and_the_cold_start_are_counted(telemetry):
     assert {span.name for span in spans if span.kind.name == "SERVER"} == {"GET /boom/{item}"}
 
 
-def test_on_lambda_the_metrics_carry_the_function_version(telemetry, monkeypatch):
+def test_on_lambda_the_metrics_carry_the_function_version(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second dimension set names the function and version that answered: what a
     canary's rollback alarms watch (docs/operations.md). A route's exception counts."""
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
@@ -162,7 +183,9 @@ def test_on_lambda_the_metrics_carry_the_function_version(telemetry, monkeypatch
     assert blob["Errors"] == [1.0]
 
 
-def test_spans_reach_the_xray_daemon_as_subsegments(make_event, lambda_context, monkeypatch):
+def test_spans_reach_the_xray_daemon_as_subsegments(
+    make_event: MakeEvent, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the daemon receives over UDP: X-Ray's header line, then a subsegment of the
     invocation's trace, named by the route."""
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -177,21 +200,24 @@ def test_spans_reach_the_xray_daemon_as_subsegments(make_event, lambda_context, 
     header, document = daemon.recv(65536).split(b"\n", 1)
     daemon.close()
     assert json.loads(header) == {"format": "json", "version": 1}
-    document = json.loads(document)
-    assert document == subsegment(server)
-    assert document["type"] == "subsegment"
-    assert document["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
-    assert document["parent_id"] == "53995c3f42cd8ad8"
-    assert document["name"].startswith("GET /")
-    assert document["name"].endswith("/ping")
-    assert document["http"] == {"request": {"method": "GET"}, "response": {"status": 200}}
-    assert document["fault"] is False
-    assert document["end_time"] >= document["start_time"]
+    sent = json.loads(document)
+    assert sent == subsegment(server)
+    assert sent["type"] == "subsegment"
+    assert sent["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert sent["parent_id"] == "53995c3f42cd8ad8"
+    assert sent["name"].startswith("GET /")
+    assert sent["name"].endswith("/ping")
+    assert sent["http"] == {"request": {"method": "GET"}, "response": {"status": 200}}
+    assert sent["fault"] is False
+    assert sent["end_time"] >= sent["start_time"]
 
 
 def test_unsampled_requests_are_logged_with_their_route_but_not_exported(
-    make_event, lambda_context, telemetry, monkeypatch
-):
+    make_event: MakeEvent,
+    lambda_context: LambdaContext,
+    telemetry: Telemetry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE.replace("Sampled=1", "Sampled=0"))
     assert handler(make_event("GET", "/ping"), lambda_context)["statusCode"] == 200
     lines, emf, spans = telemetry()
@@ -202,10 +228,10 @@ def test_unsampled_requests_are_logged_with_their_route_but_not_exported(
     assert access_line(lines)["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
 
 
-def test_the_sampler_overrides_the_sdk_signature():
+def test_the_sampler_overrides_the_sdk_signature() -> None:
     """Same parameters as the SDK's Sampler.should_sample (trace_state included), and the
     trace state of a root span is the caller's."""
-    from opentelemetry.sdk.trace.sampling import Sampler
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler
     from opentelemetry.trace import TraceState
 
     ours = inspect.signature(observability.RecordEverySpan.should_sample).parameters
@@ -213,9 +239,10 @@ def test_the_sampler_overrides_the_sdk_signature():
     state = TraceState([("vendor", "value")])
     result = observability.RecordEverySpan().should_sample(None, 1, "root", trace_state=state)
     assert result.trace_state == state
-    assert result.decision.is_sampled()
+    assert result.decision is Decision.RECORD_AND_SAMPLE  # recorded and sampled
 
 
-def test_app_is_instrumented_once():
+def test_app_is_instrumented_once() -> None:
     assert observability.tracer_provider is tracer_provider
-    assert [m.cls for m in app.user_middleware].count(RequestTelemetry) == 1
+    classes: list[object] = [m.cls for m in app.user_middleware]
+    assert classes.count(RequestTelemetry) == 1

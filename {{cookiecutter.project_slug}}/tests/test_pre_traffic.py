@@ -4,15 +4,25 @@ the event CodeDeploy sends it. Its Lambda client runs the app's own handler in-p
 the `GET /ping` event it sends is proven to be one the app answers; its CodeDeploy client
 records the status reported."""
 
+from __future__ import annotations
+
 import io
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from mangum.types import LambdaContext
 
 from {{ cookiecutter.package_name }}.main import handler as app_handler
 
 from deploy_hooks import pre_traffic
+
+if TYPE_CHECKING:
+    from mypy_boto3_codedeploy import CodeDeployClient
+    from mypy_boto3_lambda import LambdaClient
+
+Function = Callable[[Any, Any], Any]
 
 REGION = "{{ cookiecutter.aws_region }}"
 FUNCTION = "{{ cookiecutter.function_name }}"
@@ -29,7 +39,7 @@ CODEDEPLOY_EVENT = {
 class FakeLambda:
     """lambda.invoke, answered by `function(event, context)` in this process."""
 
-    def __init__(self, function, lambda_context) -> None:
+    def __init__(self, function: Function, lambda_context: LambdaContext) -> None:
         self.function = function
         self.lambda_context = lambda_context
         self.calls: list[dict[str, Any]] = []
@@ -58,13 +68,23 @@ class FakeCodeDeploy:
 
 
 @pytest.fixture
-def target(monkeypatch):
+def target(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TARGET_VERSION_ARN", VERSION_ARN)
 
 
-def run_hook(function, lambda_context) -> tuple[str, FakeLambda, FakeCodeDeploy]:
+def fakes(
+    lambda_client: FakeLambda, codedeploy: FakeCodeDeploy
+) -> tuple[LambdaClient, CodeDeployClient]:
+    """The fakes in place of boto3's clients: they answer the calls the hook makes."""
+    return cast("LambdaClient", lambda_client), cast("CodeDeployClient", codedeploy)
+
+
+def run_hook(
+    function: Function, lambda_context: LambdaContext
+) -> tuple[str, FakeLambda, FakeCodeDeploy]:
     lambda_client, codedeploy = FakeLambda(function, lambda_context), FakeCodeDeploy()
-    status = pre_traffic.handler(CODEDEPLOY_EVENT, lambda_context, (lambda_client, codedeploy))
+    clients = fakes(lambda_client, codedeploy)
+    status = pre_traffic.handler(CODEDEPLOY_EVENT, lambda_context, clients)
     (report,) = codedeploy.reports  # exactly one report, or CodeDeploy waits for an hour
     assert report == {
         "deploymentId": CODEDEPLOY_EVENT["DeploymentId"],
@@ -75,7 +95,7 @@ def run_hook(function, lambda_context) -> tuple[str, FakeLambda, FakeCodeDeploy]
 
 
 @pytest.mark.usefixtures("target")
-def test_a_healthy_version_succeeds(lambda_context):
+def test_a_healthy_version_succeeds(lambda_context: LambdaContext) -> None:
     status, lambda_client, _ = run_hook(app_handler, lambda_context)
     assert status == "Succeeded"
     (call,) = lambda_client.calls
@@ -83,7 +103,7 @@ def test_a_healthy_version_succeeds(lambda_context):
     assert call["InvocationType"] == "RequestResponse"
 
 
-def test_the_ping_event_is_what_api_gateway_sends(lambda_context):
+def test_the_ping_event_is_what_api_gateway_sends(lambda_context: LambdaContext) -> None:
     response = app_handler(pre_traffic.PING_EVENT, lambda_context)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"ping": "pong!"}
@@ -96,18 +116,18 @@ def test_the_ping_event_is_what_api_gateway_sends(lambda_context):
 {%- endif %}
 
 
-def _answers(status_code: int):
-    def function(event, context):
+def _answers(status_code: int) -> Function:
+    def function(event: Any, context: Any) -> dict[str, Any]:
         return {"statusCode": status_code, "headers": {}, "body": "{}", "isBase64Encoded": False}
 
     return function
 
 
-def _crashes(event, context):
+def _crashes(event: Any, context: Any) -> None:
     raise RuntimeError("cannot import settings")
 
 
-def _not_api_gateway(event, context):
+def _not_api_gateway(event: Any, context: Any) -> str:
     return "pong"
 
 
@@ -121,26 +141,35 @@ def _not_api_gateway(event, context):
         (_not_api_gateway, "answered None"),
     ],
 )
-def test_a_broken_version_fails_the_deployment(function, reason, lambda_context, caplog):
+def test_a_broken_version_fails_the_deployment(
+    function: Function,
+    reason: str,
+    lambda_context: LambdaContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     status, _, _ = run_hook(function, lambda_context)
     assert status == "Failed"
     assert reason in caplog.text
 
 
 @pytest.mark.usefixtures("target")
-def test_an_invoke_error_fails_the_deployment(lambda_context, caplog):
+def test_an_invoke_error_fails_the_deployment(
+    lambda_context: LambdaContext, caplog: pytest.LogCaptureFixture
+) -> None:
     class Unreachable(FakeLambda):
         def invoke(self, **kwargs: Any) -> dict[str, Any]:
             raise ConnectionError("endpoint unreachable")
 
     codedeploy = FakeCodeDeploy()
-    clients = (Unreachable(app_handler, lambda_context), codedeploy)
+    clients = fakes(Unreachable(app_handler, lambda_context), codedeploy)
     assert pre_traffic.handler(CODEDEPLOY_EVENT, lambda_context, clients) == "Failed"
     assert [r["status"] for r in codedeploy.reports] == ["Failed"]
     assert "ConnectionError: endpoint unreachable" in caplog.text
 
 
-def test_without_a_target_version_the_deployment_fails(monkeypatch, lambda_context):
+def test_without_a_target_version_the_deployment_fails(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext
+) -> None:
     monkeypatch.delenv("TARGET_VERSION_ARN", raising=False)
     status, lambda_client, _ = run_hook(app_handler, lambda_context)
     assert status == "Failed"

@@ -4,18 +4,28 @@ import importlib
 import random
 import sys
 import types
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from {{ cookiecutter.package_name }}.core import snapstart
 
 
-def test_the_restore_hook_reseeds_random(monkeypatch):
+def test_the_restore_hook_reseeds_random(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the runtime's hook library (a stand-in here), the reseed is registered; two
     environments restored from the same snapshot then make different span ids."""
-    hooks = []
+    hooks: list[Callable[..., Any]] = []
+
+    def register_after_restore(
+        func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Callable[..., Any]:
+        hooks.append(func)
+        return func
+
     library = types.ModuleType("snapshot_restore_py")
-    library.register_after_restore = lambda func, *args, **kwargs: hooks.append(func) or func
+    library.__dict__["register_after_restore"] = register_after_restore
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", library)
     module = importlib.reload(snapstart)
     assert hooks == [module.reseed]
@@ -34,7 +44,7 @@ def test_the_restore_hook_reseeds_random(monkeypatch):
     assert unseeded == [RandomIdGenerator().generate_span_id() for _ in range(3)]
 
 
-def test_main_registers_the_hook():
+def test_main_registers_the_hook() -> None:
     import {{ cookiecutter.package_name }}.main  # noqa: F401
 
     assert "{{ cookiecutter.package_name }}.core.snapstart" in sys.modules

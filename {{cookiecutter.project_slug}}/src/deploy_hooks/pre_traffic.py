@@ -16,7 +16,12 @@ import json
 import logging
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # boto3-stubs, a dev dependency: the runtime's boto3 is untyped
+    from mypy_boto3_codedeploy import CodeDeployClient
+    from mypy_boto3_codedeploy.literals import LifecycleEventStatusType
+    from mypy_boto3_lambda import LambdaClient
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -94,14 +99,14 @@ PING_EVENT: dict[str, Any] = {
 
 
 @cache
-def aws_clients() -> tuple[Any, Any]:
+def aws_clients() -> tuple[LambdaClient, CodeDeployClient]:
     """The Lambda and CodeDeploy clients, made once per execution environment."""
     import boto3
 
     return boto3.client("lambda"), boto3.client("codedeploy")
 
 
-def ping_problem(lambda_client: Any, version_arn: str) -> str | None:
+def ping_problem(lambda_client: LambdaClient, version_arn: str) -> str | None:
     """None if the version answers `GET /ping` with 200, else what went wrong."""
     response = lambda_client.invoke(
         FunctionName=version_arn,
@@ -121,7 +126,11 @@ def ping_problem(lambda_client: Any, version_arn: str) -> str | None:
     return None
 
 
-def handler(event: dict[str, Any], context: Any, clients: tuple[Any, Any] | None = None) -> str:
+def handler(
+    event: dict[str, Any],
+    context: Any,
+    clients: tuple[LambdaClient, CodeDeployClient] | None = None,
+) -> str:
     """Check the new version, report Succeeded or Failed to CodeDeploy, return the status."""
     lambda_client, codedeploy = clients or aws_clients()
     version_arn = os.environ.get("TARGET_VERSION_ARN", "")
@@ -132,7 +141,7 @@ def handler(event: dict[str, Any], context: Any, clients: tuple[Any, Any] | None
             problem = "TARGET_VERSION_ARN is not set"
     except Exception as error:  # any failure must fail the deployment, never hang it
         problem = f"invoking {version_arn} raised {type(error).__name__}: {error}"
-    status = "Failed" if problem else "Succeeded"
+    status: LifecycleEventStatusType = "Failed" if problem else "Succeeded"
     if problem:
         logger.error("pre-traffic check of %s failed: %s", version_arn, problem)
     else:

@@ -10,7 +10,7 @@ authorizer is still refused), and answers 401 without them. The token itself is 
 parsed here. Why, and how to develop locally: docs/api-edge.md.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -43,7 +43,7 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def gateway_claims(event: dict) -> dict[str, str] | None:
+def gateway_claims(event: dict[str, Any]) -> dict[str, str] | None:
     """The claims API Gateway's authorizer put in `event`, or None."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     jwt = authorizer.get("jwt")
@@ -73,7 +73,7 @@ async def current_principal(
     return principal
 
 
-def _verified_principal(event: dict | None, settings: Settings) -> Principal:
+def _verified_principal(event: dict[str, Any] | None, settings: Settings) -> Principal:
     if event is None:
         # Not through API Gateway: only a local server, explicitly opted in.
         if settings.local_dev_subject and not on_lambda():

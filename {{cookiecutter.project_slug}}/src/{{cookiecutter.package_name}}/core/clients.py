@@ -15,7 +15,8 @@ In an endpoint, take them as a dependency::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import Depends
 
@@ -45,7 +46,9 @@ class Clients:
         if service not in self._aws:
             import boto3
 
-            self._aws[service] = boto3.session.Session().client(service)
+            # boto3-stubs types each client by its service's literal name; this takes any.
+            client = cast("Callable[[str], Any]", boto3.session.Session().client)
+            self._aws[service] = client(service)
         return self._aws[service]
 
 

@@ -29,6 +29,7 @@ from opentelemetry.propagators.aws.aws_xray_propagator import (
     TRACE_HEADER_KEY,
     AwsXRayPropagator,
 )
+from opentelemetry.propagators.textmap import CarrierT, Getter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -91,7 +92,12 @@ class LambdaTracePropagator(AwsXRayPropagator):
     AwsXRayLambdaPropagator reads the variable through the caller's getter, which fails
     with FastAPI's header getter: docs/observability.md.)"""
 
-    def extract(self, carrier, context=None, getter=None):
+    def extract(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        getter: Getter[CarrierT] | None = None,
+    ) -> Context:
         if header := os.environ.get(AWS_TRACE_HEADER_ENV_KEY):
             return super().extract({TRACE_HEADER_KEY: header}, context=context)
         if getter is None:
@@ -187,8 +193,8 @@ class RequestTelemetry:
         # The route template FastAPI's telemetry put on the request's span (it knows the
         # prefixes of included routers), without the stage or base path.
         span = trace.get_current_span()
-        route = str(getattr(span, "attributes", {}).get("http.route", ""))
-        route = route.removeprefix(scope.get("root_path", "")) or None
+        template = str(getattr(span, "attributes", {}).get("http.route", ""))
+        route = template.removeprefix(scope.get("root_path", "")) or None
         # Bounded cardinality: the route template, never the raw path.
         route_key = f"{scope['method']} {route}" if route else "UNMATCHED"
         latency_ms = round(seconds * 1000, 3)

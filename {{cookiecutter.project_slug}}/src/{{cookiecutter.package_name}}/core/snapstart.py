@@ -7,7 +7,7 @@ import random
 try:
     # Part of Lambda's managed Python runtimes (3.12+); absent elsewhere (tests install it).
     from snapshot_restore_py import register_after_restore
-except ImportError:  # pragma: no cover - on a workstation without the dev extra
+except ImportError:  # pragma: no cover - off Lambda (the tests stand one in)
     register_after_restore = None
 
 

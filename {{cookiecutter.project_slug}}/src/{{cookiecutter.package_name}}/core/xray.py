@@ -12,6 +12,7 @@ import json
 import re
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -36,10 +37,12 @@ def xray_trace_id(trace_id: int) -> str:
     return f"1-{hex_id[:8]}-{hex_id[8:]}"
 
 
-def subsegment(span: ReadableSpan) -> dict:
+def subsegment(span: ReadableSpan) -> dict[str, Any]:
     """The X-Ray subsegment document of a finished span."""
+    if span.start_time is None or span.end_time is None:
+        raise ValueError(f"span {span.name!r} has not ended")  # exporters get ended spans
     attributes = dict(span.attributes or {})
-    document: dict = {
+    document: dict[str, Any] = {
         "type": "subsegment",
         "name": NAME_UNSAFE.sub("_", span.name)[:200],
         "id": f"{span.context.span_id:016x}",
