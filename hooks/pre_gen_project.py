@@ -82,6 +82,7 @@ SERVICE_IMPORTS = {
     "boto3-stubs": set(),  # stubs only (boto3-stubs/, mypy_boto3_* come with the extras)
     "mypy": {"mypy", "mypyc", "mypy_extensions"},
     "types-requests": set(),  # stubs only (requests-stubs/)
+    "types-pyyaml": set(),  # stubs only (yaml-stubs/)
     "hypothesis": {"hypothesis"},
     "pytest": {"pytest", "_pytest", "pluggy"},
     "ruff": {"ruff"},

@@ -44,8 +44,10 @@ import re
 import shlex
 import sys
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TextIO, TypedDict, Unpack, cast
 from urllib.parse import quote
 
 import yaml
@@ -89,6 +91,15 @@ PSEUDO_PARAMETERS = {
 }
 
 
+# JSON-ish data: a template's resource (Type, Properties, Condition, UpdatePolicy, ...), a
+# template, an IAM policy document and one of its statements, as YAML or JSON loads them.
+# (Implicit aliases: the `type` statement needs Python 3.12, this tool runs on 3.11 too.)
+Resource = dict[str, Any]
+Template = dict[str, Any]
+Policy = dict[str, Any]
+Statement = dict[str, Any]
+
+
 class InputError(Exception):
     """A file this tool cannot use: the message names it and the problem, on one line."""
 
@@ -110,7 +121,13 @@ class Exclusion:
     authorised_as: str = ""  # for an API operation that is no IAM action: the one it needs
 
 
-def _x(resource_type, permissions, reason, unless=(), handlers=(*HANDLERS, "tagging")):
+def _x(
+    resource_type: str,
+    permissions: str,
+    reason: str,
+    unless: str | Iterable[str] = (),
+    handlers: tuple[str, ...] = (*HANDLERS, "tagging"),
+) -> list[Exclusion]:
     unless = (unless,) if isinstance(unless, str) else tuple(unless)
     return [Exclusion(resource_type, p, reason, handlers, unless) for p in permissions.split()]
 
@@ -412,8 +429,8 @@ EXCLUSIONS: list[Exclusion] = [
 ]
 
 
-def _has_path(resource: dict, path: str) -> bool:
-    nodes = [resource]
+def _has_path(resource: Resource, path: str) -> bool:
+    nodes: list[object] = [resource]
     for part in path.split("."):
         nodes = [
             child
@@ -425,7 +442,7 @@ def _has_path(resource: dict, path: str) -> bool:
     return bool(nodes)
 
 
-def excluded(resource: dict, handler: str, permission: str) -> Exclusion | None:
+def excluded(resource: Resource, handler: str, permission: str) -> Exclusion | None:
     """The exclusion that leaves `permission` of `handler` out for this resource, if any."""
     for exclusion in EXCLUSIONS:
         if (
@@ -456,7 +473,7 @@ class Call:
     action: str
     resource: str
     source: str  # who makes it: "AWS::X::Y create handler (LogicalId)", "sam deploy: ..."
-    context: dict = field(default_factory=dict, hash=False, compare=False)
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     why: str = field(default="", compare=False)
     review: str = field(default="", compare=False)  # why the ARN is a guess, if it is
     grant: str = field(default="", compare=False)  # the ARN pattern to grant; "" = derived
@@ -485,15 +502,15 @@ class TaggedLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short-form tags: `!Name value` becomes its full form."""
 
 
-def _construct_tag(loader: TaggedLoader, suffix: str, node: yaml.Node) -> dict:
+def _construct_tag(loader: TaggedLoader, suffix: str, node: yaml.Node) -> dict[str, object]:
     if isinstance(node, yaml.ScalarNode):
         value: object = loader.construct_scalar(node)
         if suffix == "GetAtt":
             value = str(value).split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
+    else:  # a MappingNode: the composer makes no other kind of node
+        value = loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)
     key = "Ref" if suffix == "Ref" else ("Condition" if suffix == "Condition" else "Fn::" + suffix)
     return {key: value}
 
@@ -519,7 +536,7 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def load_cloudformation(project: Path, path: Path) -> dict:
+def load_cloudformation(project: Path, path: Path) -> Template:
     """A CloudFormation template (YAML or JSON) as plain data, or InputError."""
     text = _read(project, path)
     try:
@@ -533,7 +550,7 @@ def load_cloudformation(project: Path, path: Path) -> dict:
     return data
 
 
-def read_policy(project: Path, path: Path) -> dict:
+def read_policy(project: Path, path: Path) -> Policy:
     """A policy file as JSON, or InputError."""
     try:
         policy = json.loads(_read(project, path))
@@ -622,7 +639,7 @@ def target(project: Path, environment: str = "") -> Target:
 
 
 class _NoManagedPolicies:
-    def load(self):
+    def load(self) -> dict[str, str]:
         return {}
 
 
@@ -646,17 +663,18 @@ def _transformed(text: str, region: str) -> str:
             os.environ["AWS_DEFAULT_REGION"] = previous
 
 
-def transformed_template(project: Path, region: str) -> dict:
+def transformed_template(project: Path, region: str) -> Template:
     """template.yml as CloudFormation runs it: through the SAM transform (offline)."""
     path = Path(project) / "template.yml"
     load_cloudformation(project, path)  # a clear error first
     text = _read(project, path)
     try:
-        return json.loads(_transformed(text, region))
+        template: Template = json.loads(_transformed(text, region))
     except Exception as error:  # the transform's errors have no common base class
         raise InputError(
             f"template.yml: the SAM transform refuses it: {_one_line(error)}"
         ) from None
+    return template
 
 
 # --- the schemas cfn-lint bundles ---------------------------------------------------------------
@@ -672,20 +690,23 @@ def _cfnlint_data() -> Path:
 
 
 @functools.cache
-def _providers(region: str) -> dict:
+def _providers(region: str) -> dict[str, str]:
     path = _cfnlint_data() / "schemas" / "providers" / f"{region}.json"
     if not path.is_file():
         raise InputError(f"samconfig.toml: cfn-lint has no provider schemas for region {region}")
-    return json.loads(path.read_text())
+    providers: dict[str, str] = json.loads(path.read_text())  # {resource type: schema name}
+    return providers
 
 
 @functools.cache
-def provider_schema(region: str, resource_type: str) -> dict | None:
+def provider_schema(region: str, resource_type: str) -> dict[str, Any] | None:
     """The resource-provider schema of a type in a region, or None if cfn-lint has none."""
     name = _providers(region).get(resource_type)
     if name is None:
         return None
-    return json.loads((_cfnlint_data() / "schemas" / "resources" / f"{name}.json").read_text())
+    path = _cfnlint_data() / "schemas" / "resources" / f"{name}.json"
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
 
 
 def handler_permissions(region: str, resource_type: str) -> dict[str, list[str]]:
@@ -693,7 +714,9 @@ def handler_permissions(region: str, resource_type: str) -> dict[str, list[str]]
     CloudFormation uses to apply its own and the stack's tags). `list` is left out:
     CloudFormation does not list resources during a stack operation."""
     schema = provider_schema(region, resource_type) or {}
-    found = {h: schema.get("handlers", {}).get(h, {}).get("permissions", []) for h in HANDLERS}
+    found: dict[str, list[str]] = {
+        h: schema.get("handlers", {}).get(h, {}).get("permissions", []) for h in HANDLERS
+    }
     tagging = schema.get("tagging", {})
     if tagging.get("taggable") and tagging.get("permissions"):
         found["tagging"] = tagging["permissions"]
@@ -701,15 +724,20 @@ def handler_permissions(region: str, resource_type: str) -> dict[str, list[str]]
 
 
 @functools.cache
-def iam_actions() -> dict:
+def iam_actions() -> dict[str, Any]:
     """cfn-lint's copy of the Service Authorization Reference: per service, its actions
     (with the resource types each authorises against) and resource types (ARN formats)."""
-    return json.loads((_cfnlint_data() / "AdditionalSpecs" / "Policies.json").read_text())
+    path = _cfnlint_data() / "AdditionalSpecs" / "Policies.json"
+    reference: dict[str, Any] = json.loads(path.read_text())
+    return reference
 
 
-def _action_entry(action: str) -> dict | None:
+def _action_entry(action: str) -> dict[str, Any] | None:
     service, _, name = action.partition(":")
-    return iam_actions().get(service, {}).get("Actions", {}).get(name.lower())
+    entry: dict[str, Any] | None = (
+        iam_actions().get(service, {}).get("Actions", {}).get(name.lower())
+    )
+    return entry
 
 
 def no_resource_level(action: str) -> bool:
@@ -737,7 +765,7 @@ class Stack:
     """One stack's names, and template.yml's values resolved as CloudFormation would."""
 
     target: Target
-    template: dict  # the transformed template
+    template: Template  # the transformed template
 
     @property
     def region(self) -> str:
@@ -748,8 +776,9 @@ class Stack:
         return self.target.stack
 
     @property
-    def resources(self) -> dict:
-        return self.template["Resources"]
+    def resources(self) -> dict[str, Resource]:
+        resources: dict[str, Resource] = self.template["Resources"]
+        return resources
 
     @functools.cached_property
     def parameters(self) -> dict[str, str]:
@@ -776,7 +805,7 @@ class Stack:
     def object_arn(self, key: str) -> str:
         return self.arn("s3", f"{self.target.bucket}/{key}", region=False, account=False)
 
-    def resolve(self, value) -> str:
+    def resolve(self, value: object) -> str:
         """A value of template.yml as a string, its intrinsic functions worked out (or
         UnresolvedError)."""
         if isinstance(value, bool):
@@ -793,7 +822,7 @@ class Stack:
         if function == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
 
-            def substitute(match: re.Match) -> str:
+            def substitute(match: re.Match[str]) -> str:
                 name = match.group(1)
                 if name.startswith("!"):
                     return "${" + name[1:] + "}"
@@ -810,6 +839,7 @@ class Stack:
             condition, when_true, when_false = argument
             return self.resolve(when_true if self.condition(condition) else when_false)
         if function == "Fn::Join":
+            separator: str
             separator, items = argument
             if not isinstance(items, list):
                 raise UnresolvedError("Fn::Join of a list function")
@@ -821,7 +851,7 @@ class Stack:
                 return self.arn("iam", f"role/{self.physical_name(logical_id)}", region=False)
         raise UnresolvedError(f"{function} {json.dumps(argument)}")
 
-    def condition(self, name) -> bool:
+    def condition(self, name: str | dict[str, Any]) -> bool:
         """A condition of template.yml, evaluated with the stack's parameter values."""
         if isinstance(name, str):
             return self.condition(self.template.get("Conditions", {})[name])
@@ -893,9 +923,10 @@ def companion_stack(stack: str) -> str:
 # --- what a handler permission hits --------------------------------------------------------------
 
 
-def _ref(value) -> str | None:
+def _ref(value: object) -> str | None:
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        return value["Ref"]
+        ref: str = value["Ref"]
+        return ref
     return None
 
 
@@ -951,10 +982,13 @@ def _codedeploy_target(stack: Stack, logical_id: str, name: str) -> str:
         return stack.arn("codedeploy", f"application:{stack.physical_name(logical_id)}")
     if resource["Type"] == "AWS::Lambda::Alias":  # the alias update runs the deployment
         update = resource["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
-        logical_id = _ref(update["DeploymentGroupName"])
+        group_id = _ref(update["DeploymentGroupName"])
+        if group_id is None:
+            raise KeyError(None)  # not a Ref: as looking it up among the resources would
+        logical_id = group_id
         resource = stack.resources[logical_id]
     application_id = _ref(resource["Properties"].get("ApplicationName"))
-    if application_id in stack.resources:
+    if application_id is not None and application_id in stack.resources:
         application = stack.physical_name(application_id)
     if name == "GetDeploymentConfig":
         config = stack.resolve(resource["Properties"]["DeploymentConfigName"])
@@ -965,7 +999,7 @@ def _codedeploy_target(stack: Stack, logical_id: str, name: str) -> str:
     return stack.arn("codedeploy", f"deploymentgroup:{application}/{group}")
 
 
-def _apigateway_paths(stack: Stack, resource: dict) -> tuple[str, str] | None:
+def _apigateway_paths(stack: Stack, resource: Resource) -> tuple[str, str] | None:
     """(collection, item) paths of an API Gateway resource, or None for another type."""
     rtype, props = resource["Type"], resource.get("Properties", {})
     if rtype == "AWS::ApiGatewayV2::Api":
@@ -1003,7 +1037,7 @@ def _apigateway_paths(stack: Stack, resource: dict) -> tuple[str, str] | None:
 KMS_KEY_PROPERTIES = ("KmsKeyArn", "KmsKeyId", "KmsMasterKeyId", "KMSMasterKeyId")
 
 
-def _kms_key(stack: Stack, props: dict) -> str | None:
+def _kms_key(stack: Stack, props: dict[str, Any]) -> str | None:
     """The key ARN a resource names (KmsKeyArn, SSESpecification.KMSMasterKeyId, ...)."""
     for node in (props, *(v for v in props.values() if isinstance(v, dict))):
         for key in KMS_KEY_PROPERTIES:
@@ -1047,7 +1081,24 @@ def _arn_format(action: str, rtype: str) -> tuple[str, str] | None:
     return (chosen, formats[0]) if formats else None
 
 
-def unmodelled_call(stack: Stack, action: str, reason: str, **base) -> Call:
+class CallFields(TypedDict):
+    """The fields of a handler permission's Call besides the action, the ARN, the grant and
+    the review."""
+
+    source: str
+    context: dict[str, Any]
+    why: str
+    logical_id: str
+    handler: str
+
+
+class CallOn(Protocol):
+    """handler_call's `call`: the Call of its permission on `arn`, with condition keys."""
+
+    def __call__(self, arn: str, grant: str = "", /, **keys: str | list[str]) -> Call: ...
+
+
+def unmodelled_call(stack: Stack, action: str, reason: str, **base: Unpack[CallFields]) -> Call:
     """A call this tool has no ARN rule for: the ARN follows cfn-lint's copy of the Service
     Authorization Reference, flagged for review; `*` if the reference does not know the
     action. The format's `.*` is the resource's name where the action is its own service's,
@@ -1089,12 +1140,17 @@ def handler_call(stack: Stack, logical_id: str, handler: str, permission: str) -
         "CloudFormation's handlers call these with the deploy identity's credentials "
         f"(the {rtype} provider schema in cfn-lint)"
     )
-    base = {"source": source, "context": dict(VIA_CLOUDFORMATION), "why": why}
-    base.update(logical_id=logical_id, handler=handler)
+    base: CallFields = {
+        "source": source,
+        "context": dict(VIA_CLOUDFORMATION),
+        "why": why,
+        "logical_id": logical_id,
+        "handler": handler,
+    }
 
-    def call(arn: str, grant: str = "", **keys) -> Call:
-        context = {**VIA_CLOUDFORMATION, **keys}
-        return Call(action, arn, **{**base, "context": context}, grant=grant)
+    def call(arn: str, grant: str = "", /, **keys: str | list[str]) -> Call:
+        fields: CallFields = {**base, "context": {**VIA_CLOUDFORMATION, **keys}}
+        return Call(action, arn, **fields, grant=grant)
 
     try:
         found = _modelled_call(stack, logical_id, rtype, props, handler, service, name, call)
@@ -1137,7 +1193,16 @@ MODELLED_TYPES = frozenset(
 )
 
 
-def _modelled_call(stack, logical_id, rtype, props, handler, service, name, call):
+def _modelled_call(
+    stack: Stack,
+    logical_id: str,
+    rtype: str,
+    props: dict[str, Any],
+    handler: str,
+    service: str,
+    name: str,
+    call: CallOn,
+) -> Call | None:
     """The ARN rules, by service and resource type; None where there is none."""
     action = f"{service}:{name}"
     if no_resource_level(action):
@@ -1176,7 +1241,7 @@ def _modelled_call(stack, logical_id, rtype, props, handler, service, name, call
         return call(stack.arn("cloudwatch", f"dashboard/{dashboard}", region=False))
     if service == "sns" and rtype in ("AWS::SNS::Topic", "AWS::SNS::Subscription"):
         topic_id = logical_id if rtype == "AWS::SNS::Topic" else _ref(props["TopicArn"])
-        if topic_id in stack.resources:
+        if topic_id is not None and topic_id in stack.resources:
             arn = stack.arn("sns", stack.physical_name(topic_id))
         else:
             arn = stack.resolve(props["TopicArn"])
@@ -1243,6 +1308,10 @@ def _modelled_call(stack, logical_id, rtype, props, handler, service, name, call
 # --- sam deploy's and sam delete's own calls ---------------------------------------------------
 
 
+class _Why(TypedDict):
+    why: str
+
+
 def sam_deploy_calls(stack: Stack) -> list[Call]:
     """aws-sam-cli 1.170 `sam deploy` with samconfig.toml (s3_bucket, s3_prefix, on_failure =
     DELETE): upload, change set, execute, wait, and the deletion of a stack whose creation
@@ -1252,7 +1321,7 @@ def sam_deploy_calls(stack: Stack) -> list[Call]:
     artifact = stack.object_arn(f"{stack.target.prefix}/{ARTIFACT_KEY}")
     template = stack.object_arn(f"{stack.target.prefix}/{ARTIFACT_KEY}.template")
     cfn = "cloudformation"
-    why = {"why": "sam deploy (aws-sam-cli 1.170) makes this call with the deploy identity"}
+    why: _Why = {"why": "sam deploy (aws-sam-cli 1.170) makes this call with the deploy identity"}
     return [
         # S3Uploader.file_exists (HeadObject is authorised as s3:GetObject), then upload
         Call("s3:GetObject", artifact, "sam deploy: is the artifact uploaded (HeadObject)", **why),
@@ -1302,7 +1371,7 @@ def sam_delete_calls(stack: Stack) -> list[Call]:
     artifact = stack.object_arn(f"{stack.target.prefix}/{ARTIFACT_KEY}")
     bucket = stack.arn("s3", stack.target.bucket, region=False, account=False)
     cfn = "cloudformation"
-    why = {"why": "sam delete (aws-sam-cli 1.170) makes this call with the deploy identity"}
+    why: _Why = {"why": "sam delete (aws-sam-cli 1.170) makes this call with the deploy identity"}
     return [
         Call(f"{cfn}:GetTemplate", arn, "sam delete: the stack's original template", **why),
         Call(
@@ -1346,7 +1415,7 @@ HTTP_API_ACCESS_LOGGING = [
 def access_logging_calls(stack: Stack) -> list[Call]:
     """The log delivery calls of each HTTP API stage that has access logging, on its
     destination log group (or `*` for actions without resource-level permissions)."""
-    calls = []
+    calls: list[Call] = []
     for logical_id, resource in sorted(stack.resources.items()):
         if resource["Type"] != "AWS::ApiGatewayV2::Stage" or not stack.exists(logical_id):
             continue
@@ -1357,7 +1426,7 @@ def access_logging_calls(stack: Stack) -> list[Call]:
         group_id = (
             destination.get("Fn::GetAtt", [None])[0] if isinstance(destination, dict) else None
         )
-        if group_id in stack.resources:
+        if group_id is not None and group_id in stack.resources:
             group = stack.arn("logs", f"log-group:{stack.physical_name(group_id)}:*")
         else:
             try:
@@ -1392,7 +1461,7 @@ def deploy_calls(
     (where, exclusion))."""
     stack = stack_of(project, environment)
     calls = sam_deploy_calls(stack) + sam_delete_calls(stack) + access_logging_calls(stack)
-    excluded_ = []
+    excluded_: list[tuple[str, Exclusion]] = []
     for logical_id, resource in sorted(stack.resources.items()):
         if not stack.exists(logical_id):
             continue
@@ -1422,12 +1491,12 @@ def unlisted_types(project: Path, environment: str = "") -> list[str]:
 # --- a small IAM policy evaluator ----------------------------------------------------------------
 
 
-def _as_list(value) -> list:
+def _as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
 @functools.cache
-def _compiled(pattern: str, case: bool) -> re.Pattern:
+def _compiled(pattern: str, case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(regex, 0 if case else re.IGNORECASE | re.DOTALL)
 
@@ -1437,7 +1506,7 @@ def _glob(pattern: str, value: str, case: bool = True) -> bool:
     return _compiled(pattern, case).fullmatch(value) is not None
 
 
-_OPERATORS = {
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda v, w: v == w,
     "StringEqualsIgnoreCase": lambda v, w: v.lower() == w.lower(),
     "StringLike": lambda v, w: _glob(w, v),
@@ -1447,7 +1516,7 @@ _OPERATORS = {
 }
 
 
-def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
+def _condition_holds(operator: str, key: str, expected: object, context: dict[str, Any]) -> bool:
     qualifier, _, op = operator.rpartition(":")
     if_exists = op.endswith("IfExists")
     op = op.removesuffix("IfExists")
@@ -1472,7 +1541,7 @@ def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
     return any(matches(v) for v in values)  # single-valued keys and ForAnyValue
 
 
-def _statement_matches(statement: dict, call: Call) -> bool:
+def _statement_matches(statement: Statement, call: Call) -> bool:
     if "Action" in statement:
         if not any(_glob(a, call.action, case=False) for a in _as_list(statement["Action"])):
             return False
@@ -1490,7 +1559,7 @@ def _statement_matches(statement: dict, call: Call) -> bool:
     )
 
 
-def is_allowed(policy: dict, call: Call) -> bool:
+def is_allowed(policy: Policy, call: Call) -> bool:
     """An identity policy's decision: an explicit Deny wins, then any Allow; else denied."""
     matching = [s for s in _as_list(policy["Statement"]) if _statement_matches(s, call)]
     if any(s["Effect"] == "Deny" for s in matching):
@@ -1498,8 +1567,10 @@ def is_allowed(policy: dict, call: Call) -> bool:
     return any(s["Effect"] == "Allow" for s in matching)
 
 
-def missing(policy: dict, calls: list[Call]) -> list[Call]:
+def missing(policy: Policy, calls: list[Call]) -> list[Call]:
     """The calls `policy` does not allow, one per distinct request, in a stable order."""
+    seen: set[Call]
+    found: list[Call]
     seen, found = set(), []
     for call in calls:
         if call not in seen and not is_allowed(policy, call):
@@ -1508,14 +1579,14 @@ def missing(policy: dict, calls: list[Call]) -> list[Call]:
     return sorted(found, key=Call.describe)
 
 
-def unmet(policy: dict, calls: list[Call]) -> list[str]:
+def unmet(policy: Policy, calls: list[Call]) -> list[str]:
     """The calls `policy` does not allow, described: who makes it, the action, the ARN it
     would hit and the condition keys. Empty when the policy is enough."""
     return sorted({call.describe() for call in calls if not is_allowed(policy, call)})
 
 
 def unmet_permissions(
-    project: Path, policy: dict | None = None, environment: str = ""
+    project: Path, policy: Policy | None = None, environment: str = ""
 ) -> list[str]:
     """unmet() for the project's deploy of `environment` (default: its policy file)."""
     if policy is None:
@@ -1524,9 +1595,9 @@ def unmet_permissions(
     return unmet(policy, calls)
 
 
-def unused(policy: dict, calls: list[Call]) -> list[str]:
+def unused(policy: Policy, calls: list[Call]) -> list[str]:
     """The (statement, action) pairs of `policy` that none of `calls` needs."""
-    found = []
+    found: list[str] = []
     for statement in _as_list(policy["Statement"]):
         for action in _as_list(statement.get("Action", [])):
             narrowed = {**statement, "Action": action}
@@ -1538,7 +1609,7 @@ def unused(policy: dict, calls: list[Call]) -> list[str]:
 # --- the bootstrap's copy ------------------------------------------------------------------------
 
 
-def _to_bootstrap_arn(arn: str):
+def _to_bootstrap_arn(arn: str) -> str | dict[str, str]:
     if not arn.startswith(f"arn:{PARTITION}:"):
         return arn
     parts = arn.split(":", 5)
@@ -1549,7 +1620,7 @@ def _to_bootstrap_arn(arn: str):
     return {"Fn::Sub": ":".join(parts)}
 
 
-def to_bootstrap(policy: dict) -> dict:
+def to_bootstrap(policy: Policy) -> Policy:
     """The policy as the bootstrap writes it: each ARN an Fn::Sub with the partition and the
     account (where the file says `*`) filled in by CloudFormation."""
     document = copy.deepcopy(policy)
@@ -1562,8 +1633,9 @@ def to_bootstrap(policy: dict) -> dict:
     return document
 
 
-def from_bootstrap(document, where: str):
-    """The bootstrap's DeployPolicy as the policy file writes it, or InputError."""
+def from_bootstrap(document: Any, where: str) -> Any:
+    """The bootstrap's DeployPolicy as the policy file writes it, or InputError. JSON-ish in,
+    JSON-ish out: a mapping stays a mapping unless it is an Fn::Sub (its text)."""
     if isinstance(document, dict):
         if set(document) == {"Fn::Sub"} and isinstance(document["Fn::Sub"], str):
             text = document["Fn::Sub"]
@@ -1585,7 +1657,7 @@ def _bootstrap_path(project: Path) -> Path:
     return Path(project) / "infra" / "bootstrap.yml"
 
 
-def bootstrap_policy(project: Path, environment: str = "") -> dict:
+def bootstrap_policy(project: Path, environment: str = "") -> Policy:
     """The bootstrap's DeployPolicy of `environment`, in the policy file's form."""
     resources = load_cloudformation(project, _bootstrap_path(project))["Resources"]
     name = bootstrap_resource(environment)
@@ -1593,10 +1665,11 @@ def bootstrap_policy(project: Path, environment: str = "") -> dict:
     document = resources.get(name, {}).get("Properties", {}).get("PolicyDocument")
     if not isinstance(document, dict):
         raise InputError(f"{where}: no such AWS::IAM::ManagedPolicy with a PolicyDocument")
-    return from_bootstrap(document, where)
+    policy: Policy = from_bootstrap(document, where)
+    return policy
 
 
-def _first_difference(a: dict, b: dict) -> str:
+def _first_difference(a: Policy, b: Policy) -> str:
     left, right = _as_list(a.get("Statement", [])), _as_list(b.get("Statement", []))
     for index, (one, other) in enumerate(zip(left, right, strict=False)):
         if one != other:
@@ -1606,10 +1679,10 @@ def _first_difference(a: dict, b: dict) -> str:
     return "Version or another top-level key"
 
 
-def policies(project: Path) -> dict[str, dict]:
+def policies(project: Path) -> dict[str, Policy]:
     """{environment: policy} of every environment, after checking that each policy file and
     the bootstrap's DeployPolicy are the same document (InputError otherwise)."""
-    found = {}
+    found: dict[str, Policy] = {}
     for environment in environments(project):
         path = policy_path(project, environment)
         policy = read_policy(project, path)
@@ -1627,9 +1700,9 @@ def policies(project: Path) -> dict[str, dict]:
 # --- suggest and apply ---------------------------------------------------------------------------
 
 
-def _condition_operators(policy: dict) -> dict[str, str]:
+def _condition_operators(policy: Policy) -> dict[str, str]:
     """The operator the policy uses for each condition key (StringEquals, StringLike, ...)."""
-    operators = {}
+    operators: dict[str, str] = {}
     for statement in _as_list(policy["Statement"]):
         for operator, keys in statement.get("Condition", {}).items():
             for key in keys:
@@ -1637,10 +1710,10 @@ def _condition_operators(policy: dict) -> dict[str, str]:
     return operators
 
 
-def _conditions(call: Call, operators: dict[str, str]) -> dict:
+def _conditions(call: Call, operators: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The conditions of a grant for `call`: its service's own keys (not the global `aws:`
     ones), with the operator the policy already uses for each."""
-    conditions: dict[str, dict] = {}
+    conditions: dict[str, dict[str, Any]] = {}
     for key, value in sorted(call.context.items()):
         if key.startswith("aws:"):
             continue
@@ -1651,7 +1724,7 @@ def _conditions(call: Call, operators: dict[str, str]) -> dict:
 
 def _sid(calls: list[Call], resources: list[str], taken: set[str]) -> str:
     ids = sorted({c.logical_id for c in calls if c.logical_id})
-    names = []
+    names: list[str] = []
     types = {c.logical_id: c.source.split(" ")[0] for c in calls}
     for logical_id in ids[:3]:
         suffix = types[logical_id].rsplit("::", 1)[-1]
@@ -1669,16 +1742,21 @@ def _sid(calls: list[Call], resources: list[str], taken: set[str]) -> str:
     return candidate
 
 
-def _one_or_list(values: list[str]):
+def _one_or_list(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
 
 
-def _services(actions) -> set[str]:
+def _services(actions: str | Iterable[str]) -> set[str]:
     actions = [actions] if isinstance(actions, str) else actions
     return {action.partition(":")[0].lower() for action in actions}
 
 
-def _same_scope(statement: dict, resources: list[str], conditions: dict, actions) -> bool:
+def _same_scope(
+    statement: Statement,
+    resources: list[str],
+    conditions: dict[str, Any],
+    actions: str | Iterable[str],
+) -> bool:
     """Whether `statement` grants its service's actions on exactly these ARNs and conditions
     (where apply adds the new actions of that service)."""
     return (
@@ -1691,7 +1769,7 @@ def _same_scope(statement: dict, resources: list[str], conditions: dict, actions
     )
 
 
-def suggestion(policy: dict, calls: list[Call]) -> list[dict]:
+def suggestion(policy: Policy, calls: list[Call]) -> list[Statement]:
     """The statements that grant every call `policy` does not allow: one per scope (the
     ARNs and conditions), with a Sid; a statement whose scope an existing statement has
     carries that statement's Sid, and apply adds its actions there."""
@@ -1706,7 +1784,7 @@ def suggestion(policy: dict, calls: list[Call]) -> list[dict]:
         actions = tuple(sorted({c.action for c in found}))
         grouped.setdefault((actions, conditions), []).append((arn, found))
     taken = {s.get("Sid", "") for s in _as_list(policy["Statement"])}
-    statements = []
+    statements: list[Statement] = []
     for (actions, conditions_text), entries in grouped.items():
         arns = sorted({arn for arn, _ in entries})
         # an ARN that another of the statement's ARNs already matches is left out
@@ -1717,7 +1795,7 @@ def suggestion(policy: dict, calls: list[Call]) -> list[dict]:
             s for s in _as_list(policy["Statement"]) if _same_scope(s, arns, conditions, actions)
         ]
         sid = existing[0]["Sid"] if existing and existing[0].get("Sid") else None
-        statement = {
+        statement: Statement = {
             "Sid": sid or _sid(found, arns, taken),
             "Effect": "Allow",
             "Action": _one_or_list(list(actions)),
@@ -1729,14 +1807,14 @@ def suggestion(policy: dict, calls: list[Call]) -> list[dict]:
     return sorted(statements, key=lambda s: s["Sid"])
 
 
-def reviews(policy: dict, calls: list[Call]) -> list[str]:
+def reviews(policy: Policy, calls: list[Call]) -> list[str]:
     """What the reader of a suggestion must check: the ARNs this tool had to guess."""
     return sorted(
         {f"{c.source}: {c.action}: {c.review}" for c in missing(policy, calls) if c.review}
     )
 
 
-def merged(policy: dict, statements: list[dict]) -> dict:
+def merged(policy: Policy, statements: list[Statement]) -> Policy:
     """The policy with `statements` added: into the statement of the same Sid and scope
     (actions kept sorted), or appended."""
     result = copy.deepcopy(policy)
@@ -1758,7 +1836,7 @@ def merged(policy: dict, statements: list[dict]) -> dict:
     return result
 
 
-def format_policy(document, indent: int = 0) -> str:
+def format_policy(document: object, indent: int = 0) -> str:
     """JSON the way iam/deploy-policy.json is written: two-space indents, one action or ARN
     a line, an Fn::Sub and the values of a condition on one line."""
     pad = " " * indent
@@ -1779,7 +1857,7 @@ def format_policy(document, indent: int = 0) -> str:
     return json.dumps(document, ensure_ascii=False)
 
 
-def _format_condition(condition: dict, indent: int) -> str:
+def _format_condition(condition: dict[str, dict[str, Any]], indent: int) -> str:
     pad = " " * indent
     operators = []
     for operator, keys in condition.items():
@@ -1798,7 +1876,7 @@ def _policy_document_span(text: str, name: str) -> tuple[int, int, int]:
     where = f"infra/bootstrap.yml: {name}"
     root = yaml.compose(text, Loader=yaml.SafeLoader)  # composing ignores the tags
 
-    def child(node, key):
+    def child(node: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node]:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if isinstance(k, yaml.ScalarNode) and k.value == key:
@@ -1813,7 +1891,7 @@ def _policy_document_span(text: str, name: str) -> tuple[int, int, int]:
     return node.start_mark.index, node.end_mark.index, key_node.start_mark.column
 
 
-def apply(project: Path) -> dict[str, list[dict]]:
+def apply(project: Path) -> dict[str, list[Statement]]:
     """Add the suggested statements to every policy file and to the bootstrap's DeployPolicy
     (the same document each). Returns what was added, per policy file. Every input is read
     and checked, and the result too, before anything is written."""
@@ -1821,7 +1899,10 @@ def apply(project: Path) -> dict[str, list[dict]]:
     current = policies(project)
     bootstrap = _bootstrap_path(project)
     text = _read(project, bootstrap)
-    added, files, blocks, expected = {}, {}, [], {}
+    added: dict[str, list[Statement]] = {}
+    files: dict[Path, str] = {}
+    blocks: list[tuple[int, int, str]] = []
+    expected: dict[str, Policy] = {}
     for environment, policy in current.items():
         path = policy_path(project, environment)
         calls, _ = deploy_calls(project, environment)
@@ -1876,7 +1957,7 @@ def report(found: list[Call]) -> list[str]:
         handlers = lines.setdefault(line, [])
         if call.handler and call.handler not in handlers:
             handlers.append(call.handler)
-    text = []
+    text: list[str] = []
     for (head, why), reviews in groups.items():
         text.append(f"  {head}: {why}" if why else f"  {head}:")
         for review, lines in sorted(reviews.items()):
@@ -1889,7 +1970,7 @@ def report(found: list[Call]) -> list[str]:
     return text
 
 
-def check(project: Path, out=sys.stdout) -> int:
+def check(project: Path, out: TextIO = sys.stdout) -> int:
     """Print what every policy lacks; 0 when nothing, else 1."""
     current = policies(project)
     status = 0
@@ -1921,7 +2002,7 @@ def check(project: Path, out=sys.stdout) -> int:
     return status
 
 
-def main(argv: list[str] | None = None, out=sys.stdout, err=sys.stderr) -> int:
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(
         prog="python scripts/deploy_policy.py",
         description="Is the deploy policy enough for template.yml? (docs/deployment.md)",
@@ -1934,7 +2015,8 @@ def main(argv: list[str] | None = None, out=sys.stdout, err=sys.stderr) -> int:
         if args.command == "check":
             return check(project, out)
         if args.command == "suggest":
-            found, notes = {}, []
+            found: dict[str, list[Statement]] = {}
+            notes: list[str] = []
             for environment, policy in policies(project).items():
                 calls, _ = deploy_calls(project, environment)
                 statements = suggestion(policy, calls)
