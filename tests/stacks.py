@@ -17,12 +17,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shlex
 import tempfile
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
+from tests.deploy_permissions import tool
 from tests.helpers import cfn_lint, load_yaml, sam_transform
 
 # The account a deploy would run in: any 12 digits (nothing here reaches AWS).
@@ -30,81 +28,29 @@ ACCOUNT = "123456789012"
 PARTITION = "aws"
 
 
-@dataclass(frozen=True)
-class DeployTarget:
-    """One stack of a render: `sam deploy [--config-env <config_env>]`."""
-
-    config_env: str
-    stack_name: str
-    region: str
-    s3_bucket: str
-    s3_prefix: str
-    override_items: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def overrides(self) -> dict[str, str]:
-        """samconfig's parameter overrides of the stack."""
-        return dict(self.override_items)
-
-    @property
-    def environment(self) -> str:
-        """The `Environment` parameter of the stack ("" with one stack)."""
-        return self.overrides.get("Environment", "")
+def deploy_targets(project: Path) -> list:
+    """Every stack the render deploys, as the render's own deploy-policy tool reads
+    samconfig.toml (`Target`: config_env, region, stack, bucket, prefix, overrides)."""
+    return tool(project).targets(project)
 
 
-def parameter_overrides(text: str) -> dict[str, str]:
-    """samconfig's `parameter_overrides` ("Key=Value Key2='a b'"), as SAM CLI splits it."""
-    pairs = [item.split("=", 1) for item in shlex.split(text)]
-    assert all(len(pair) == 2 for pair in pairs), f"not Key=Value pairs: {text!r}"
-    return dict(pairs)
-
-
-def deploy_targets(project: Path) -> list[DeployTarget]:
-    """Every stack the render deploys: the config envs with deploy parameters."""
-    config = tomllib.loads((Path(project) / "samconfig.toml").read_text())
-    targets = []
-    for env, commands in config.items():
-        if not isinstance(commands, dict) or "deploy" not in commands:
-            continue
-        deploy = {
-            **config.get(env, {}).get("global", {}).get("parameters", {}),
-            **commands["deploy"]["parameters"],
-        }
-        if env == "default":
-            deploy = {**config["default"].get("global", {}).get("parameters", {}), **deploy}
-        targets.append(
-            DeployTarget(
-                config_env=env,
-                stack_name=deploy["stack_name"],
-                region=deploy["region"],
-                s3_bucket=deploy["s3_bucket"],
-                s3_prefix=deploy["s3_prefix"],
-                override_items=tuple(
-                    parameter_overrides(deploy.get("parameter_overrides", "")).items()
-                ),
-            )
-        )
-    assert targets, "samconfig.toml deploys no stack"
-    return targets
-
-
-def cloudformation_template(project: Path, target: DeployTarget) -> dict:
+def cloudformation_template(project: Path, target) -> dict:
     """The template CloudFormation runs for `target`: template.yml through the SAM transform
     with the values the deploy gives it."""
     return json.loads(_transformed(str(project), target))
 
 
 @functools.cache
-def _transformed(project: str, target: DeployTarget) -> str:
+def _transformed(project: str, target) -> str:
     values = {
-        **target.overrides,
+        **dict(target.overrides),
         "AWS::Region": target.region,
         "AWS::AccountId": ACCOUNT,
-        "AWS::StackName": target.stack_name,
+        "AWS::StackName": target.stack,
         "AWS::Partition": PARTITION,
     }
     template = load_yaml(Path(project) / "template.yml")
-    code = f"s3://{target.s3_bucket}/{target.s3_prefix}/0123456789abcdef"
+    code = f"s3://{target.bucket}/{target.prefix}/0123456789abcdef"
     return json.dumps(sam_transform(template, target.region, values, code_uri=code))
 
 
@@ -156,22 +102,22 @@ def resolve(node, values: dict[str, str]):
     return node
 
 
-def _stack_values(template: dict, target: DeployTarget) -> dict[str, str]:
+def _stack_values(template: dict, target) -> dict[str, str]:
     defaults = {
         name: str(parameter.get("Default", ""))
         for name, parameter in template.get("Parameters", {}).items()
     }
     return {
         **defaults,
-        **target.overrides,
+        **dict(target.overrides),
         "AWS::Region": target.region,
         "AWS::AccountId": ACCOUNT,
-        "AWS::StackName": target.stack_name,
+        "AWS::StackName": target.stack,
         "AWS::Partition": PARTITION,
     }
 
 
-def expected_from_bootstrap(project: Path, target: DeployTarget) -> dict[str, set[str]]:
+def expected_from_bootstrap(project: Path, target) -> dict[str, set[str]]:
     """What the service stack of `target` names but does not create: role ARNs, the alarm
     key's alias, and the artifact bucket and prefix (samconfig.toml)."""
     template = load_yaml(Path(project) / "template.yml")
@@ -189,12 +135,12 @@ def expected_from_bootstrap(project: Path, target: DeployTarget) -> dict[str, se
     return {
         "role": roles,
         "key alias": aliases,
-        "bucket": {target.s3_bucket},
-        "artifact prefix": {target.s3_prefix},
+        "bucket": {target.bucket},
+        "artifact prefix": {target.prefix},
     }
 
 
-def created_by_bootstrap(project: Path, target: DeployTarget) -> dict[str, set[str]]:
+def created_by_bootstrap(project: Path, target) -> dict[str, set[str]]:
     """What the bootstrap stack creates for `target`'s environment: role ARNs (of every
     role: each environment's roles carry its name), key aliases, buckets, and the artifact
     prefixes its policies let that environment's deploy identity write under."""
@@ -246,7 +192,7 @@ def fit_problems(project: Path) -> list[str]:
                 f"[{target.config_env}] {kind} {name!r} is not created by infra/bootstrap.yml"
                 for name in sorted(names - created[kind])
             ]
-        for name, value in target.overrides.items():
+        for name, value in target.overrides:
             if name not in parameters:
                 problems.append(f"[{target.config_env}] samconfig overrides {name}, no parameter")
             elif value not in map(str, parameters[name].get("AllowedValues", [value])):

@@ -100,7 +100,7 @@ class Render:
         return any(next(base.glob(pattern), None) for base in bases)
 
     def stack_names(self) -> set[str]:
-        return {target.stack_name for target in self.targets} | self.bootstrap_stacks
+        return {target.stack for target in self.targets} | self.bootstrap_stacks
 
     def config_envs(self) -> set[str]:
         return {target.config_env for target in self.targets}

@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote_plus, urlencode
 
 from mangum.types import LambdaContext
@@ -32,6 +32,20 @@ NO_CONTEXT = cast(LambdaContext, None)
 
 def _load(name: str) -> Event:
     return cast(Event, copy.deepcopy(json.loads((EVENTS / name).read_text())))
+
+
+class Request(NamedTuple):
+    """What every flavour's builder needs: the request, its body base64-encoded."""
+
+    flavour: str
+    method: str
+    path: str
+    query: Pairs
+    headers: Pairs
+    cookies: Pairs
+    body: str | None
+    stage: str | None
+    host: str | None
 
 
 def _grouped(pairs: Pairs) -> dict[str, list[str]]:
@@ -68,22 +82,14 @@ def event(
         header_pairs.append(("cookie", "; ".join(f"{name}={value}" for name, value in cookies)))
     encoded = base64.b64encode(body).decode() if body is not None else None
     build = {"rest": _rest, "http": _http, "function_url": _http, "alb": _alb, "alb_multi": _alb}
-    return build[flavour](
+    request = Request(
         flavour, method, path, list(query), header_pairs, list(cookies), encoded, stage, host
     )
+    return build[flavour](request)
 
 
-def _rest(
-    flavour: str,
-    method: str,
-    path: str,
-    query: Pairs,
-    headers: Pairs,
-    cookies: Pairs,
-    body: str | None,
-    stage: str | None,
-    host: str | None,
-) -> Event:
+def _rest(request: Request) -> Event:
+    _, method, path, query, headers, _, body, stage, host = request  # no cookie list: a header
     stage = stage or "prod"
     host = host or EXECUTE_API_HOST
     headers = [*headers, ("Host", host)]
@@ -107,17 +113,8 @@ def _rest(
     return event
 
 
-def _http(
-    flavour: str,
-    method: str,
-    path: str,
-    query: Pairs,
-    headers: Pairs,
-    cookies: Pairs,
-    body: str | None,
-    stage: str | None,
-    host: str | None,
-) -> Event:
+def _http(request: Request) -> Event:
+    flavour, method, path, query, headers, cookies, body, stage, host = request
     if flavour == "function_url":
         event = _load("function_url.json")
         host = host or FUNCTION_URL_HOST
@@ -148,17 +145,8 @@ def _http(
     return event
 
 
-def _alb(
-    flavour: str,
-    method: str,
-    path: str,
-    query: Pairs,
-    headers: Pairs,
-    cookies: Pairs,
-    body: str | None,
-    stage: str | None,
-    host: str | None,
-) -> Event:
+def _alb(request: Request) -> Event:
+    flavour, method, path, query, headers, _, body, _, host = request  # no stage, cookie header
     event = _load("alb_request.json")
     headers = [(name.lower(), value) for name, value in [*headers, ("host", host or ALB_HOST)]]
     # The load balancer passes query strings on URL-encoded, as the client sent them.
