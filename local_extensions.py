@@ -86,6 +86,9 @@ ENVIRONMENTS = {
     "single": (("", ""),),
     "staging-production": (("staging", "Staging"), ("production", "Production")),
 }
+# Environments whose alarms notify nobody: `alarm_email` is production's on-call
+# (docs/operations.md, "Notifications").
+QUIET_ENVIRONMENTS = ("staging",)
 DEPLOYMENT_STRATEGIES = ("canary", "all-at-once")
 API_TYPES = {
     "http": {
@@ -268,6 +271,8 @@ def _environments(answers: Mapping) -> list[dict]:
             "deploy_job": "deploy" + (f"-{name}" if name else ""),  # GitHub's, GitLab's job
             "deploy_stage": "deploy" + (f" {name}" if name else ""),  # Travis CI's stage
             **environment_names(answers, f"-{name}" if name else ""),
+            # The address its alarm topic subscribes ("" for none).
+            "alarm_email": "" if name in QUIET_ENVIRONMENTS else _text(answers, "alarm_email"),
         }
         for name, logical_id in choice
     ]
@@ -404,6 +409,8 @@ def model(answers: Mapping) -> dict:
         "any_env": any_env,
         "base": base,
         "canary": canary,
+        # template.yml's IsProduction: production's canary and its alarm subscription.
+        "production_condition": multi and (canary or bool(_text(answers, "alarm_email"))),
         "snapstart": snapstart,
         # Every deployment publishes a version behind the alias `live` when CodeDeploy
         # shifts it or SnapStart restores versions.
@@ -418,6 +425,8 @@ def model(answers: Mapping) -> dict:
         "cognito": cognito_pool(_text(answers, "jwt_issuer")) if jwt else None,
         "origins": origins,
         "domain": domain,
+        # The output with the URL clients call: with a domain, the execute-api one is off.
+        "url_output": "DomainUrl" if domain else "ApiUrl",
         "dns": bool(domain and _text(answers, "hosted_zone_id")),
         "alarm_email": _text(answers, "alarm_email"),
         "hosted_zone_id": _text(answers, "hosted_zone_id"),
@@ -656,13 +665,13 @@ def deploy_policy(facts: dict, env_name: str = "", cfn: bool = False) -> dict:
             arn("sns", env["alarm_topic"]),
         ),
     ]
-    if facts["alarm_email"]:
+    if env["alarm_email"]:
         statements += [
             allow(
                 "SubscribeTheAlarmEmailOnly",
                 ["sns:Subscribe"],
                 arn("sns", env["alarm_topic"]),
-                {"StringEquals": {"sns:Protocol": "email", "sns:Endpoint": facts["alarm_email"]}},
+                {"StringEquals": {"sns:Protocol": "email", "sns:Endpoint": env["alarm_email"]}},
             ),
             allow(
                 "ManageTheSubscriptionWhichHasNoResourceLevelPermissions",

@@ -224,7 +224,17 @@ def check_domain(template: dict, plain: dict, policy: dict, a: dict) -> None:
     function = resources["ApiFunction"]["Properties"]
     sids = statements(policy)
     text = json.dumps(policy)
+    api_id, api_type = {
+        "http": ("HttpApi", "AWS::ApiGatewayV2::Api"),
+        "rest": ("RestApi", "AWS::ApiGateway::RestApi"),
+    }[a["api_type"]]
+    (plain_api,) = [r for r in plain["Resources"].values() if r["Type"] == api_type]
+    outputs = template["Outputs"]
     if not a["domain_name"]:
+        assert "DisableExecuteApiEndpoint" not in resources[api_id]["Properties"]
+        assert "DisableExecuteApiEndpoint" not in plain_api["Properties"]
+        assert "ApiUrl" in outputs
+        assert "DomainUrl" not in outputs
         assert not {"ApiDomainName", "ApiMapping", "ApiBasePathMapping", "ApiDnsRecord"} & set(
             resources
         )
@@ -233,6 +243,11 @@ def check_domain(template: dict, plain: dict, policy: dict, a: dict) -> None:
         assert "domainnames" not in text
         assert "route53" not in text
         return
+    # Clients reach the API through the domain only (its base path, its certificate): the
+    # execute-api endpoint answers nothing, and the stack prints no URL of it.
+    assert resources[api_id]["Properties"]["DisableExecuteApiEndpoint"] is True
+    assert plain_api["Properties"]["DisableExecuteApiEndpoint"] is True
+    assert "ApiUrl" not in outputs
     http = a["api_type"] == "http"
     domain = resources["ApiDomainName"]
     assert domain["Properties"]["DomainName"] == a["domain_name"]
@@ -260,7 +275,6 @@ def check_domain(template: dict, plain: dict, policy: dict, a: dict) -> None:
     # The mapping's base path and the app's BASE_PATH are one parameter.
     assert function["Environment"]["Variables"]["BASE_PATH"] == {"Ref": "DomainBasePath"}
     assert template["Parameters"]["DomainBasePath"]["Default"] == ""
-    outputs = template["Outputs"]
     assert outputs["DomainUrl"]["Value"] == {
         "Fn::If": [
             "HasDomainBasePath",

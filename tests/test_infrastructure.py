@@ -410,6 +410,14 @@ def check_alarm_topic_and_dashboard(project: Path, answers: dict) -> None:
         assert subscription["Properties"]["Protocol"] == "email"
         assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
         assert template["Parameters"]["AlarmEmail"]["Default"] == answers["alarm_email"]
+        # Staging pages nobody: the address is production's on-call (docs/operations.md).
+        if answers["environments"] == "staging-production":
+            assert subscription["Condition"] == "IsProduction"
+            assert template["Conditions"]["IsProduction"] == {
+                "Fn::Equals": [{"Ref": "Environment"}, "production"]
+            }
+        else:
+            assert "Condition" not in subscription
     else:
         assert subscriptions == []
         assert "AlarmEmail" not in template["Parameters"]
@@ -715,7 +723,8 @@ def check_policy_alarms_and_topic(project: Path, answers: dict) -> None:
         )
         statements = document["Statement"]
         subscribe = [s for s in statements if "sns:Subscribe" in as_list(s["Action"])]
-        if answers["alarm_email"]:
+        # Staging's stack subscribes nobody, so its deploy identity may not subscribe anyone.
+        if answers["alarm_email"] and names["stack"] != answers["stack_name"] + "-staging":
             (statement,) = subscribe
             assert statement["Resource"] == topic
             assert statement["Condition"] == {

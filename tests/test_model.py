@@ -73,6 +73,7 @@ def test_names_of_one_stack():
         "companion_stack": "acme-orders-????????-CompanionStack",
         "artifact_prefix": "acme-orders",
         "policy_file": "iam/deploy-policy.json",
+        "alarm_email": "",
     }
     assert env["hook_log_group"] == "/aws/lambda/acme-orders-fn-pre-traffic"
     assert facts["bootstrap_stack"] == "acme-orders-bootstrap"
@@ -106,6 +107,12 @@ def test_names_of_two_environments():
     # One key for both environments' topics, named after the stack answer.
     assert facts["alarm_key_alias"] == "alias/acme-orders-alarms"
     assert environment(facts, "staging") is staging
+    # Only production's alarms notify the address; staging's notify nobody.
+    paged = model({**CUSTOM, "environments": "staging-production", "alarm_email": "a@b.example"})
+    assert [env["alarm_email"] for env in paged["environments"]] == ["", "a@b.example"]
+    assert model({**CUSTOM, "alarm_email": "a@b.example"})["environments"][0]["alarm_email"] == (
+        "a@b.example"
+    )
     with pytest.raises(KeyError):
         environment(facts, "")
 
