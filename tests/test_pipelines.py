@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from tests.helpers import (
     CONTEXT,
     DEPLOY_COMMANDS,
+    MARKDOWN,
     PIPELINE_FILES,
     TEMPLATE,
     check_github_hardening,
@@ -560,3 +563,97 @@ def test_travis_production_refuses_a_commit_not_on_main(bake, tmp_path):
 
     assert guard_passes("main")
     assert not guard_passes("side")
+
+
+# --- each environment's protection, from the docs (issue #19, item 3) -----------------------
+
+# Every kind of character a GitHub repository's owner and name may hold.
+ODD_REPOSITORY = "Acme-1/.orders_api-v2.x"
+STUB = """#!{python}
+import json, os, sys
+tool, args = os.path.basename(sys.argv[0]), sys.argv[1:]
+stdin = sys.stdin.read() if "--input" in args else None
+with open({log!r}, "a") as log:
+    log.write(json.dumps({{"tool": tool, "args": args, "stdin": stdin}}) + "\\n")
+if tool == "gh" and args[:2] == ["api", "users/<login>"]:
+    print(4242)
+if tool == "aws":
+    query = args[args.index("--query") + 1]
+    print("arn-of-" + query.split("'")[1])
+"""
+
+
+def test_docs_protect_both_github_environments(render, tmp_path):
+    """docs/operations.md of a two-environment GitHub render gives the commands that protect
+    each environment, for this render's repository: deployments from `main` only (both),
+    required reviewers with self-review prevented (production), each environment's role ARN
+    as its variable. Run as they stand, with stand-ins for gh and aws that record them."""
+    project = render(**STAGED, repository=ODD_REPOSITORY)
+    text = (project / "docs" / "operations.md").read_text()
+    (block,) = [
+        token.content
+        for token in MARKDOWN.parse(text)
+        if token.type == "fence" and "gh api" in token.content
+    ]
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
+    bin_dir.mkdir()
+    for tool in ("gh", "aws"):
+        (bin_dir / tool).write_text(STUB.format(python=sys.executable, log=str(log)))
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    run(["bash", "-euo", "pipefail", "-c", block], tmp_path, env)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+
+    repo, branch_policy = (
+        ODD_REPOSITORY,
+        {"protected_branches": False, "custom_branch_policies": True},
+    )
+    environments = f"repos/{repo}/environments"
+    expected = [("gh", ["api", "users/<login>", "--jq", ".id"], None)]
+    for env_name, body in [
+        ("staging", {"deployment_branch_policy": branch_policy}),
+        (
+            "production",
+            {
+                "prevent_self_review": True,
+                "reviewers": [{"type": "User", "id": 4242}],
+                "deployment_branch_policy": branch_policy,
+            },
+        ),
+    ]:
+        output = f"DeployRoleArn{env_name.capitalize()}"
+        expected += [
+            ("gh", ["api", "--method", "PUT", f"{environments}/{env_name}", "--input", "-"], body),
+            (
+                "gh",
+                [
+                    *("api", "--method", "POST"),
+                    f"{environments}/{env_name}/deployment-branch-policies",
+                    *("-f", "name=main", "-f", "type=branch"),
+                ],
+                None,
+            ),
+            (
+                "aws",
+                [
+                    *("cloudformation", "describe-stacks", "--stack-name", "orders-api-bootstrap"),
+                    *("--region", "us-east-2", "--query"),
+                    f"Stacks[0].Outputs[?OutputKey=='{output}'].OutputValue",
+                    *("--output", "text"),
+                ],
+                None,
+            ),
+            (
+                "gh",
+                [
+                    *("variable", "set", "AWS_DEPLOY_ROLE_ARN", "--repo", repo),
+                    *("--env", env_name, "--body", f"arn-of-{output}"),
+                ],
+                None,
+            ),
+        ]
+    found = [
+        (call["tool"], call["args"], json.loads(call["stdin"]) if call["stdin"] else None)
+        for call in calls
+    ]
+    assert found == expected
