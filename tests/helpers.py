@@ -511,7 +511,10 @@ PIPELINE_SCHEMAS = {
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     ".travis.yml": "vendor.travis",
 }
-DEPLOY_COMMANDS = ["sam validate --lint", "sam build", "sam deploy"]
+# What the build job (GitHub, GitLab) runs with SAM; Travis CI's deploy job runs both and
+# `sam deploy` (DEPLOY_COMMANDS). GitHub's and GitLab's deploy jobs only deploy.
+BUILD_COMMANDS = ["sam validate --lint", "sam build"]
+DEPLOY_COMMANDS = [*BUILD_COMMANDS, "sam deploy"]
 # A full commit SHA and the version it is, e.g. `actions/checkout@<40 hex> # v7.0.1`.
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 
@@ -609,14 +612,15 @@ def _as_list(value) -> list[str]:
 
 
 def pipeline_jobs(project: Path, provider: str) -> dict[str, dict]:
-    """The test and deploy jobs of a rendered pipeline, as {"test": job, "deploy": job} in the
-    provider's own shape."""
+    """The test, build (GitHub, GitLab) and deploy jobs of a rendered pipeline with one
+    stack, as {"test": job, "build": job, "deploy": job} in the provider's own shape."""
     data = load_yaml(project / PIPELINE_FILES[provider])
+    names = ("test", "build", "deploy")
     if provider == "github-actions":
-        return {"test": data["jobs"]["test"], "deploy": data["jobs"]["deploy"]}
+        return {name: data["jobs"][name] for name in names}
     if provider == "gitlab":
         image = data.get("default", {}).get("image")
-        return {name: {"image": image, **data[name]} for name in ("test", "deploy")}
+        return {name: {"image": image, **data[name]} for name in names}
     jobs = {}
     for job in data["jobs"]["include"]:
         if job.get("stage") in ("test", "deploy"):

@@ -934,7 +934,8 @@ def check_bootstrap_api_gateway_logging_role(project: Path, answers: dict) -> No
 def check_bootstrap_deploy_identity(project: Path, answers: dict) -> None:
     """The CI's identity per environment: an OIDC role (GitHub, GitLab), an IAM user
     (Travis), or none; each with its environment's deploy policy, and no access keys made by
-    the stack. GitHub's role trusts only its environment's jobs; GitLab's subject names no
+    the stack. GitHub's role trusts only its environment's jobs on main (the subject names
+    the environment, the `ref` claim the branch); GitLab's subject names the branch and no
     environment (docs/operations.md)."""
     template = bootstrap(project)
     resources, outputs = template["Resources"], template["Outputs"]
@@ -962,9 +963,11 @@ def check_bootstrap_deploy_identity(project: Path, answers: dict) -> None:
                     {"Ref": "OidcProviderArn"},
                 ]
             }
-            assert trust["Condition"] == {
-                "StringEquals": {f"{host}:aud": {"Ref": "OidcAudience"}, f"{host}:sub": subject}
-            }
+            condition = {f"{host}:aud": {"Ref": "OidcAudience"}, f"{host}:sub": subject}
+            if ci == "github-actions" and env:
+                # The environment's subject names no branch: AWS STS checks GitHub's `ref`.
+                condition["token.actions.githubusercontent.com:ref"] = "refs/heads/main"
+            assert trust["Condition"] == {"StringEquals": condition}
             assert outputs[f"DeployRoleArn{logical}"]["Value"] == {
                 "Fn::GetAtt": [f"DeployRole{logical}", "Arn"]
             }

@@ -139,7 +139,7 @@ def check_production(project: Path) -> None:
     config = tomllib.loads((project / "samconfig.toml").read_text())
     assert config["production"]["deploy"]["parameters"]["stack_name"] == "orders-api-production"
     jobs = load_yaml(project / ".github" / "workflows" / "deploy.yml")["jobs"]
-    assert jobs["deploy-production"]["needs"] == "deploy-staging"
+    assert jobs["deploy-production"]["needs"] == ["build", "deploy-staging"]
     assert jobs["deploy-production"]["environment"] == "production"
     assert "Required reviewers" in (project / "docs" / "operations.md").read_text()
     assert_ci_files(project, "github-actions")
