@@ -23,6 +23,7 @@ extensions, made with `simple_filter` at the end of this file); cruft loads it t
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -130,7 +131,8 @@ SUFFIXES = {
     "alarms": "-alarms",  # <stack><env>-alarms topic, alias/<stack>-alarms key
     "access_log": "-access",  # /aws/vendedlogs/apigateway/<stack><env>-access
     "codedeploy_app": "-ServerlessDeploymentApplication-*",  # what SAM names the application
-    "companion_stack": "-????????-CompanionStack",  # what `sam delete` looks for
+    "companion_stack": "-CompanionStack",  # SAM CLI's ECR companion stack (SAM_CLI_STACKS)
+    "code_bucket_stack": "-WebFunctionCode",  # SAM CLI's Web Function code-bucket stack
 }
 # The defaults cookiecutter.json derives from the slug (a test holds them equal).
 DEFAULT_NAMES = {
@@ -142,8 +144,11 @@ DEFAULT_NAMES = {
 FUNCTION_LOG_GROUP = "/aws/lambda/"
 ACCESS_LOG_GROUP = "/aws/vendedlogs/apigateway/"
 POLICY_FILE = "iam/deploy-policy{suffix}.json"
-# `sam delete` looks for <stack[:104]>-<8 hex>-CompanionStack (samcli's CompanionStack).
-COMPANION_STACK_PREFIX = 104
+# The stacks SAM CLI makes beside a stack when it needs them, which `sam delete` describes
+# after deleting it: <stack[:prefix]>-<md5(stack)[:8]><suffix>, as aws-sam-cli 1.170 names
+# them (samcli's CompanionStack, ECR repositories; WebFunctionCodeBucketStack, Web Function
+# code). The policy names each exactly (docs/deploy-policy.md).
+SAM_CLI_STACKS = {"companion_stack": 104, "code_bucket_stack": 100}
 
 # Name limits: IAM role and user names, Lambda function names, CloudFormation stack names,
 # S3 bucket names, API Gateway stage names.
@@ -253,29 +258,41 @@ def environment_names(answers: Mapping, suffix: str) -> dict[str, str]:
         "access_log_group": ACCESS_LOG_GROUP + stack + SUFFIXES["access_log"],
         "alarm_topic": stack + SUFFIXES["alarms"],
         "codedeploy_app": stack + SUFFIXES["codedeploy_app"],
-        "companion_stack": stack[:COMPANION_STACK_PREFIX] + SUFFIXES["companion_stack"],
         "artifact_prefix": stack,
         "policy_file": POLICY_FILE.format(suffix=suffix),
     }
+
+
+def sam_cli_stack(stack: str, kind: str) -> str:
+    """The name of the stack of `kind` (a key of SAM_CLI_STACKS) SAM CLI makes for `stack`."""
+    digest = hashlib.md5(stack.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{stack[: SAM_CLI_STACKS[kind]]}-{digest}{SUFFIXES[kind]}"
 
 
 def _environments(answers: Mapping) -> list[dict]:
     """Each environment the answers deploy, with its names; an unknown `environments`
     answer (the hook refuses it) deploys one."""
     choice = ENVIRONMENTS.get(_text(answers, "environments"), ENVIRONMENTS["single"])
-    return [
-        {
-            "name": name,
-            "id": logical_id,  # the suffix of the bootstrap's logical ids: DeployRoleStaging
-            "config_env": name or "default",  # samconfig.toml's section
-            "deploy_job": "deploy" + (f"-{name}" if name else ""),  # GitHub's, GitLab's job
-            "deploy_stage": "deploy" + (f" {name}" if name else ""),  # Travis CI's stage
-            **environment_names(answers, f"-{name}" if name else ""),
-            # The address its alarm topic subscribes ("" for none).
-            "alarm_email": "" if name in QUIET_ENVIRONMENTS else _text(answers, "alarm_email"),
-        }
-        for name, logical_id in choice
-    ]
+    found = []
+    for name, logical_id in choice:
+        names = environment_names(answers, f"-{name}" if name else "")
+        found.append(
+            {
+                "name": name,
+                "id": logical_id,  # the suffix of the bootstrap's logical ids: DeployRoleStaging
+                "config_env": name or "default",  # samconfig.toml's section
+                "deploy_job": "deploy" + (f"-{name}" if name else ""),  # GitHub's, GitLab's job
+                "deploy_stage": "deploy" + (f" {name}" if name else ""),  # Travis CI's stage
+                **names,
+                # hashed from the real stack name: not in the placeholder names (`sam`, ...)
+                **{kind: sam_cli_stack(names["stack"], kind) for kind in SAM_CLI_STACKS},
+                # The address its alarm topic subscribes ("" for none).
+                "alarm_email": (
+                    "" if name in QUIET_ENVIRONMENTS else _text(answers, "alarm_email")
+                ),
+            }
+        )
+    return found
 
 
 def _longest(suffixes: list[str]) -> str:
@@ -545,9 +562,9 @@ def deploy_policy(facts: dict, env_name: str = "", cfn: bool = False) -> dict:
             arn("cloudformation", f"stack/{stack}/*"),
         ),
         allow(
-            "LetSamDeleteLookForItsEcrCompanionStack",
+            "LetSamDeleteLookForTheStacksSamCliMakesBesideIt",
             ["cloudformation:DescribeStacks"],
-            arn("cloudformation", f"stack/{env['companion_stack']}/*"),
+            [arn("cloudformation", f"stack/{env[kind]}/*") for kind in SAM_CLI_STACKS],
         ),
         allow(
             "UseTheSamTransform",

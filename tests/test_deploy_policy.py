@@ -12,14 +12,18 @@ grant it in iam/deploy-policy.json, or add a reviewed exclusion to EXCLUSIONS (i
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from local_extensions import sam_cli_stack
 from tests import deploy_permissions as dp
 from tests.helpers import (
     CFN_LINT_SETTING,
@@ -436,12 +440,22 @@ def test_the_services_sam_translator_makes_the_same_calls(render, service_python
     assert theirs == ours
 
 
-def test_the_companion_stack_name_is_sam_clis(render):
+def test_the_names_of_sam_clis_own_stacks_are_sam_clis(render):
+    """The stacks `sam delete` looks for, as the tool and the model (the policy) name them,
+    are the names aws-sam-cli gives them."""
     from samcli.lib.bootstrap.companion_stack.data_types import CompanionStack
+    from samcli.lib.bootstrap.web_function_code_bucket import WebFunctionCodeBucketStack
 
     tool = dp.tool(render())
     for stack in ("fastapi-lambda-service", "orders-api-production", "x" * 128):
-        assert tool.companion_stack(stack) == CompanionStack(stack).stack_name
+        companion = CompanionStack(stack).stack_name
+        code_bucket = WebFunctionCodeBucketStack(stack).stack_name
+        assert tool.companion_stack(stack) == sam_cli_stack(stack, "companion_stack") == companion
+        assert (
+            tool.code_bucket_stack(stack)
+            == sam_cli_stack(stack, "code_bucket_stack")
+            == code_bucket
+        )
 
 
 def test_the_tool_is_the_same_file_in_every_render(render):
@@ -522,3 +536,183 @@ def test_samconfig_settings_are_sam_deploy_options(render):
     settings = {**config["global"]["parameters"], **config["deploy"]["parameters"]}
     assert set(settings) <= options, set(settings) - options
     assert FailureMode(settings["on_failure"]) is FailureMode.DELETE
+
+
+# --- sam delete, run as the pinned aws-sam-cli runs it --------------------------------------------
+
+# How IAM authorises each API operation `sam delete` makes (HeadObject as s3:GetObject,
+# ListObjectsV2 as s3:ListBucket: the S3 user guide's "Required permissions for Amazon S3 API
+# operations"). An operation not listed here fails the test: a SAM CLI bump that makes a new
+# call has to be read and modelled in the tool's `sam_delete_calls`.
+SAM_DELETE_ACTIONS = {
+    ("cloudformation", "DescribeStacks"): "cloudformation:DescribeStacks",
+    ("cloudformation", "GetTemplate"): "cloudformation:GetTemplate",
+    ("cloudformation", "DeleteStack"): "cloudformation:DeleteStack",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "DeleteObject"): "s3:DeleteObject",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+}
+
+
+class DeployedAccount:
+    """The account `sam delete` finds after `sam deploy`: the stack, its original template
+    (template.yml as sam deploy packaged it: each function's CodeUri in S3 under its MD5),
+    its artifacts and the template under the prefix, and nothing else (no ECR companion
+    stack, no Web Function code-bucket stack). Every request is answered from that state,
+    as AWS would, and recorded as (service, region, operation, params)."""
+
+    def __init__(self, project: Path, tool, bucket: str, prefix: str, stack: str):
+        template = tool.load_cloudformation(project, project / "template.yml")
+        self.objects = set()
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::Serverless::Function":
+                props = resource["Properties"]
+                key = f"{prefix}/{hashlib.md5(props['CodeUri'].encode()).hexdigest()}"
+                props["CodeUri"] = f"s3://{bucket}/{key}"
+                self.objects.add(key)
+        self.template = json.dumps(template)
+        self.objects.add(f"{prefix}/{hashlib.md5(self.template.encode()).hexdigest()}.template")
+        self.stacks = {stack}
+        self.calls = []
+
+    def answer(self, service: str, operation: str, params: dict) -> dict:
+        from botocore.exceptions import ClientError
+
+        def error(code: str, message: str):
+            return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+        if service == "cloudformation":
+            name = params["StackName"]
+            if name not in self.stacks:
+                raise error("ValidationError", f"Stack with id {name} does not exist")
+            if operation == "DescribeStacks":
+                status = {"StackStatus": "UPDATE_COMPLETE", "EnableTerminationProtection": False}
+                return {"Stacks": [{"StackName": name, **status}]}
+            if operation == "GetTemplate":
+                return {"TemplateBody": self.template, "StagesAvailable": ["Original"]}
+            if operation == "DeleteStack":
+                self.stacks.discard(name)
+                return {}
+        if service == "s3":
+            key = params.get("Key")
+            if operation == "HeadObject":
+                if key not in self.objects:
+                    raise error("404", "Not Found")
+                return {"ContentLength": 1}
+            if operation == "DeleteObject":
+                self.objects.discard(key)
+                return {}
+            if operation == "ListObjectsV2":
+                keys = sorted(k for k in self.objects if k.startswith(params["Prefix"]))
+                return {"Contents": [{"Key": k} for k in keys], "KeyCount": len(keys)}
+        raise AssertionError(f"sam delete made a call this test does not know: {operation}")
+
+
+def sam_delete_requests(
+    project: Path, config_env: str, monkeypatch, named: bool = False
+) -> tuple[list, dict]:
+    """Run aws-sam-cli's own `sam delete --no-prompts --config-env <env>` (DeleteContext,
+    with samconfig.toml read by SAM CLI's own ConfigProvider), or with `named` the form
+    docs/deployment.md gives with two environments, `--stack-name <stack> --region
+    <region>` (the bucket and prefix then come from the stack's template), in-process,
+    offline, with every botocore request answered by a DeployedAccount; return the requests
+    and the settings of the config env."""
+    import socket
+
+    import botocore.client
+    import click
+    from samcli.cli.cli_config_file import ConfigProvider
+    from samcli.commands.delete.command import cli
+    from samcli.commands.delete.delete_context import CONFIG_COMMAND, CONFIG_SECTION, DeleteContext
+
+    with click.Context(cli):  # as `sam delete`'s --config-file option reads it
+        settings = ConfigProvider(CONFIG_SECTION, [CONFIG_COMMAND])(
+            project / "samconfig.toml", config_env, ["delete"]
+        )
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("sam delete tried the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    account = DeployedAccount(
+        project,
+        dp.tool(project),
+        settings["s3_bucket"],
+        settings["s3_prefix"],
+        settings["stack_name"],
+    )
+
+    def make_api_call(client, operation, params):
+        service = client.meta.service_model.service_name
+        account.calls.append((service, client.meta.region_name, operation, dict(params)))
+        return account.answer(service, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    with DeleteContext(
+        stack_name=settings["stack_name"],
+        region=settings["region"],
+        profile=None,
+        no_prompts=True,
+        s3_bucket=None if named else settings["s3_bucket"],
+        s3_prefix=None if named else settings["s3_prefix"],
+    ) as context:
+        context.run()
+    assert account.stacks == set()
+    assert account.objects == set(), "sam delete left artifacts: the canned answers are off"
+    return account.calls, settings
+
+
+def authorised_as(tool, request: tuple, bucket: str, prefix: str) -> tuple:
+    """A recorded request as the tool models a call: (action, ARN, condition keys), with the
+    tool's placeholders for the account, the stack id and an artifact's MD5."""
+    service, region, operation, params = request
+    assert (service, operation) in SAM_DELETE_ACTIONS, f"sam delete calls {service} {operation}"
+    action = SAM_DELETE_ACTIONS[service, operation]
+    context = {}
+    if service == "cloudformation":
+        arn = f"arn:aws:cloudformation:{region}:{tool.ACCOUNT}:stack/{params['StackName']}/"
+        arn += tool.STACK_ID
+    else:
+        assert params["Bucket"] == bucket
+        arn = f"arn:aws:s3:::{bucket}"
+        if operation == "ListObjectsV2":
+            context = {"s3:prefix": params["Prefix"]}
+        else:
+            key = re.fullmatch(re.escape(prefix) + r"/[0-9a-f]{32}(\.template)?", params["Key"])
+            assert key, params["Key"]
+            arn += f"/{prefix}/{tool.ARTIFACT_KEY}{key.group(1) or ''}"
+    return action, arn, json.dumps(context, sort_keys=True)
+
+
+@pytest.mark.parametrize("name", ["defaults", "preset:production"])
+def test_sam_delete_makes_the_calls_the_tool_models(render, name, monkeypatch):
+    """aws-sam-cli 1.170's real `sam delete --no-prompts`, run against a recording stand-in
+    for AWS, makes exactly the calls `sam_delete_calls` lists (the policy is checked against
+    those): the stack, its artifacts, and the stacks it looks for after (ECR companion, Web
+    Function code bucket)."""
+    project = render(**RENDERS[name])
+    tool = dp.tool(project)
+    for environment in tool.environments(project):
+        modelled = {
+            (call.action, call.resource, json.dumps(call.context, sort_keys=True))
+            for call in tool.sam_delete_calls(tool.stack_of(project, environment))
+        }
+        for named in (False, True):
+            requests, settings = sam_delete_requests(
+                project, environment or "default", monkeypatch, named
+            )
+            made = {
+                authorised_as(tool, r, settings["s3_bucket"], settings["s3_prefix"])
+                for r in requests
+            }
+            assert made == modelled, (named, sorted(made - modelled), sorted(modelled - made))

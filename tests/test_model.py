@@ -70,7 +70,8 @@ def test_names_of_one_stack():
         "access_log_group": "/aws/vendedlogs/apigateway/acme-orders-access",
         "alarm_topic": "acme-orders-alarms",
         "codedeploy_app": "acme-orders-ServerlessDeploymentApplication-*",
-        "companion_stack": "acme-orders-????????-CompanionStack",
+        "companion_stack": "acme-orders-e3c3ec62-CompanionStack",  # md5("acme-orders")
+        "code_bucket_stack": "acme-orders-e3c3ec62-WebFunctionCode",
         "artifact_prefix": "acme-orders",
         "policy_file": "iam/deploy-policy.json",
         "alarm_email": "",
@@ -98,6 +99,9 @@ def test_names_of_two_environments():
     assert production["deploy_job"] == "deploy-production"
     assert production["deploy_stage"] == "deploy production"
     assert production["policy_file"] == "iam/deploy-policy-production.json"
+    assert production["code_bucket_stack"] == "acme-orders-production-5b6f0813-WebFunctionCode"
+    # SAM CLI hashes the real stack name: no such name for a placeholder
+    assert "companion_stack" not in facts["sam"]
     assert staging["access_log_group"] == "/aws/vendedlogs/apigateway/acme-orders-staging-access"
     # template.yml names with the Environment parameter; the docs with a placeholder.
     assert facts["sam"]["hook_function"] == "acme-orders-fn-${Environment}-pre-traffic"

@@ -914,10 +914,20 @@ NAME_PROPERTIES = {
 }
 
 
+def _sam_cli_stack(stack: str, prefix: int, suffix: str) -> str:
+    digest = hashlib.md5(stack.encode(), usedforsecurity=False).hexdigest()
+    return f"{stack[:prefix]}-{digest[:8]}{suffix}"
+
+
 def companion_stack(stack: str) -> str:
     """The ECR companion stack `sam delete` looks for (samcli CompanionStack.stack_name)."""
-    digest = hashlib.md5(stack.encode(), usedforsecurity=False).hexdigest()
-    return f"{stack[:104]}-{digest[:8]}-CompanionStack"
+    return _sam_cli_stack(stack, 104, "-CompanionStack")
+
+
+def code_bucket_stack(stack: str) -> str:
+    """The Web Function code-bucket stack `sam delete` looks for after deleting the stack
+    (samcli WebFunctionCodeBucketStack.stack_name)."""
+    return _sam_cli_stack(stack, 100, "-WebFunctionCode")
 
 
 # --- what a handler permission hits --------------------------------------------------------------
@@ -1365,17 +1375,30 @@ def sam_deploy_calls(stack: Stack) -> list[Call]:
 
 
 def sam_delete_calls(stack: Stack) -> list[Call]:
-    """aws-sam-cli 1.170 `sam delete --no-prompts` with samconfig.toml."""
+    """aws-sam-cli 1.170 `sam delete --no-prompts` with samconfig.toml (DeleteContext.run,
+    samcli/commands/delete/delete_context.py): is the stack there, its original template,
+    the ECR companion stack, each function's artifact, every object under the prefix (the
+    uploaded template too), the stack's deletion and its waiter, then the Web Function
+    code-bucket stack (delete_web_function_code_bucket, which re-raises any error but "does
+    not exist"). The template's tests run that code and compare its calls with these."""
     arn = stack.stack_arn
-    companion = stack.arn("cloudformation", f"stack/{companion_stack(stack.name)}/{STACK_ID}")
+
+    def stack_arn(name: str) -> str:
+        return stack.arn("cloudformation", f"stack/{name}/{STACK_ID}")
+
     artifact = stack.object_arn(f"{stack.target.prefix}/{ARTIFACT_KEY}")
+    template = stack.object_arn(f"{stack.target.prefix}/{ARTIFACT_KEY}.template")
     bucket = stack.arn("s3", stack.target.bucket, region=False, account=False)
     cfn = "cloudformation"
     why: _Why = {"why": "sam delete (aws-sam-cli 1.170) makes this call with the deploy identity"}
     return [
+        Call(f"{cfn}:DescribeStacks", arn, "sam delete: does the stack exist", **why),
         Call(f"{cfn}:GetTemplate", arn, "sam delete: the stack's original template", **why),
         Call(
-            f"{cfn}:DescribeStacks", companion, "sam delete: is there an ECR companion stack", **why
+            f"{cfn}:DescribeStacks",
+            stack_arn(companion_stack(stack.name)),
+            "sam delete: is there an ECR companion stack",
+            **why,
         ),
         Call("s3:GetObject", artifact, "sam delete: does the artifact exist (HeadObject)", **why),
         Call("s3:DeleteObject", artifact, "sam delete: delete the artifact", **why),
@@ -1386,8 +1409,16 @@ def sam_delete_calls(stack: Stack) -> list[Call]:
             {"s3:prefix": f"{stack.target.prefix}/"},
             **why,
         ),
+        Call("s3:GetObject", template, "sam delete: does the template exist (HeadObject)", **why),
+        Call("s3:DeleteObject", template, "sam delete: delete the uploaded template", **why),
         Call(f"{cfn}:DeleteStack", arn, "sam delete: delete the stack", **why),
         Call(f"{cfn}:DescribeStacks", arn, "sam delete: wait for the deletion (waiter)", **why),
+        Call(
+            f"{cfn}:DescribeStacks",
+            stack_arn(code_bucket_stack(stack.name)),
+            "sam delete: is there a Web Function code-bucket stack",
+            **why,
+        ),
     ]
 
 
