@@ -27,6 +27,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,9 +39,8 @@ from jinja2.ext import Extension
 # --- the model of the answers -----------------------------------------------------------------
 
 # Region codes of the commercial `aws` partition, kept offline so that a render needs no
-# network: the pre-generation hook accepts exactly these (its `aws_region` rule), and the
-# longest bounds the slug (the default bucket <slug>-artifacts-<region>). tests/test_hooks.py
-# compares them with the endpoint data bundled in botocore.
+# network: the pre-generation hook accepts exactly these (its `aws_region` rule).
+# tests/test_hooks.py compares them with the endpoint data bundled in botocore.
 AWS_REGIONS = (
     "af-south-1",
     "ap-east-1",
@@ -134,9 +134,12 @@ SUFFIXES = {
     "companion_stack": "-CompanionStack",  # SAM CLI's ECR companion stack (SAM_CLI_STACKS)
     "code_bucket_stack": "-WebFunctionCode",  # SAM CLI's Web Function code-bucket stack
 }
-# The defaults cookiecutter.json derives from the slug (a test holds them equal).
+# The defaults cookiecutter.json derives from the slug (a test holds them equal). S3 bucket
+# names are global: the default bucket ends in a random suffix, drawn once when the answers
+# are resolved (`bucket_suffix()`) and kept as the answer (docs/prompts.md, "The artifact
+# bucket's name").
 DEFAULT_NAMES = {
-    "deployment_bucket": "{slug}-artifacts-{region}",
+    "deployment_bucket": "{slug}-artifacts-{suffix}",
     "lambda_role_name": "{slug}-lambda-role",
     "stack_name": "{slug}",
     "function_name": "{slug}",
@@ -157,6 +160,9 @@ FUNCTION_MAX = 64
 STACK_MAX = 128
 BUCKET_MAX = 63
 STAGE_MAX = 128
+# Hex digits of the default bucket's random suffix (56 bits): with `-artifacts-`, a slug of
+# 38 characters fills S3's 63 (the slug's limit).
+BUCKET_SUFFIX_LENGTH = 14
 
 # Routes that stay public when the versioned API needs a token: the health check and the
 # interactive docs (what FastAPI serves for them), as (event name, path).
@@ -357,14 +363,13 @@ def _choice_environments(answers: Mapping) -> tuple:
 
 
 def slug_limit() -> dict:
-    """The slug's limit: every default derived from it stays valid in every region and
-    with every option (the longest environment, the pre-traffic names, the bootstrap)."""
-    region = max(len(region) for region in AWS_REGIONS)
+    """The slug's limit: every default derived from it stays valid with every option (the
+    longest environment, the pre-traffic names, the bootstrap)."""
     env = _longest([f"-{name}" for envs in ENVIRONMENTS.values() for name, _ in envs if name])
     role = DEFAULT_NAMES["lambda_role_name"].removeprefix("{slug}")
-    bucket = DEFAULT_NAMES["deployment_bucket"].removeprefix("{slug}").removesuffix("{region}")
+    bucket = DEFAULT_NAMES["deployment_bucket"].removeprefix("{slug}").removesuffix("{suffix}")
     room = {
-        f"<slug>{bucket}<region>": BUCKET_MAX - len(bucket) - region,  # 63 - 11 - 14 = 38
+        f"<slug>{bucket}<suffix>": BUCKET_MAX - len(bucket) - BUCKET_SUFFIX_LENGTH,  # 38
         f"<slug>{role}": IAM_NAME_MAX - len(role),
         "<slug>" + SUFFIXES["deploy_identity"]: IAM_NAME_MAX - len(SUFFIXES["deploy_identity"]),
         f"<slug>{env}" + SUFFIXES["pre_traffic"]: min(IAM_NAME_MAX, FUNCTION_MAX)
@@ -464,6 +469,7 @@ def model(answers: Mapping) -> dict:
         "suffixes": dict(SUFFIXES),
         "limits": name_limits(answers),
         "default_names": dict(DEFAULT_NAMES),
+        "bucket_suffix_length": BUCKET_SUFFIX_LENGTH,
         "choices": {
             "environments": list(ENVIRONMENTS),
             "deployment_strategy": list(DEPLOYMENT_STRATEGIES),
@@ -973,6 +979,28 @@ def answer_forms(context: dict) -> list[str]:
             for form in [value, *(escape(value) for escape in ESCAPES)]:
                 forms.update(line.strip() for line in form.splitlines() if "{" in line)
     return sorted(forms, key=len, reverse=True)
+
+
+# --- the default bucket's random suffix ----------------------------------------------------------
+
+
+def bucket_suffix() -> str:
+    """A fresh random suffix for the default bucket name: BUCKET_SUFFIX_LENGTH lowercase hex
+    digits, from the operating system's randomness (unguessable, so nobody can take the name
+    first)."""
+    return secrets.token_hex(BUCKET_SUFFIX_LENGTH // 2)
+
+
+class BucketSuffix(Extension):
+    """`bucket_suffix()` for cookiecutter.json's `deployment_bucket` default. Cookiecutter
+    renders that default once, when it resolves the answers; the answer then holds the
+    suffix: `.cookiecutter.json` and `.cruft.json` record it, and `cruft update` and a render
+    from `.cookiecutter.json` replay it instead of drawing another (a private `_` variable
+    would not do: cruft takes those from the template, afresh)."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["bucket_suffix"] = bucket_suffix
 
 
 # The Jinja extensions that cookiecutter.json's `_extensions` names, one filter each.

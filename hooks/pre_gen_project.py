@@ -19,6 +19,7 @@ import difflib
 import json
 import keyword
 import re
+import secrets
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -204,8 +205,8 @@ def check_project_slug(answers: dict, facts: dict) -> list[Problem]:
         limit["max"],
         "lowercase letters, digits and hyphens, starting with a letter and ending with a "
         f"letter or digit, at most {limit['max']} characters (so that the default bucket "
-        f"{limit['name']} fits S3's {limit['fits']} in every region, and the default role, "
-        "stack and function names fit too)",
+        f"{limit['name']} fits S3's {limit['fits']}, and the default role, stack and "
+        "function names fit too)",
         "orders-api",
     )
 
@@ -253,15 +254,15 @@ def check_deployment_bucket(answers: dict, facts: dict) -> list[Problem]:
     errors = bucket_name_errors(value)
     if not errors:
         return []
-    region = _text(answers, "aws_region")
-    region = region if region in facts["regions"] else "eu-west-1"
+    # The example is the default's shape with a fresh suffix, never a name to share.
+    suffix = secrets.token_hex(facts["bucket_suffix_length"] // 2)
     return [
         Problem(
             "deployment_bucket",
             value,
             "S3 bucket naming rules: " + "; ".join(errors),
             facts["default_names"]["deployment_bucket"].format(
-                slug=_short_slug(answers, facts), region=region
+                slug=_short_slug(answers, facts), suffix=suffix
             ),
         )
     ]

@@ -21,6 +21,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -116,8 +117,13 @@ def record(out: Path, jobs: int) -> None:
 
 
 def files(root: Path) -> dict[str, bytes]:
+    """Every rendered file, the default bucket's random suffix (a new one per render, see
+    docs/prompts.md) replaced by a placeholder."""
+    from local_extensions import BUCKET_SUFFIX_LENGTH
+
+    suffix = re.compile(rb"(-artifacts-)[0-9a-f]{%d}\b" % BUCKET_SUFFIX_LENGTH)
     return {
-        str(path.relative_to(root)): path.read_bytes()
+        str(path.relative_to(root)): suffix.sub(rb"\1<random>", path.read_bytes())
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.name != "renders.json"
     }

@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 
 from hooks.post_gen_project import find_jinja_leftovers, project_files
 from hooks.post_gen_project import load_yaml as _load_yaml_text
-from local_extensions import environment, model
+from local_extensions import BUCKET_SUFFIX_LENGTH, DEFAULT_NAMES, environment, model
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -55,8 +55,30 @@ def single_option(key: str, value: object) -> dict:
 
 def resolved_answers(**extra) -> dict:
     """The answers a render with `extra` gets, derived defaults resolved by cookiecutter
-    itself (as `cookiecutter --no-input` resolves them); private `_` keys left out."""
+    itself (as `cookiecutter --no-input` resolves them); private `_` keys left out. The
+    default bucket's suffix is random: one resolution per `extra` (cached), which no render
+    shares; `render_answers` gives a render's own."""
     return dict(_resolved(tuple(sorted(extra.items()))))
+
+
+def default_bucket(slug: str) -> re.Pattern:
+    """The default `deployment_bucket` of a slug: `<slug>-artifacts-` and random hex."""
+    before, _, after = DEFAULT_NAMES["deployment_bucket"].partition("{suffix}")
+    suffix = f"[0-9a-f]{{{BUCKET_SUFFIX_LENGTH}}}"
+    return re.compile(re.escape(before.format(slug=slug)) + suffix + re.escape(after))
+
+
+def render_answers(project: Path, **extra) -> dict:
+    """The answers of a render made with `extra`: `resolved_answers(**extra)`, but for the
+    random suffix of the default bucket, which is the render's own (as its
+    .cookiecutter.json records it, checked to be the default's shape)."""
+    answers = resolved_answers(**extra)
+    if "deployment_bucket" not in extra:
+        recorded = json.loads((project / ".cookiecutter.json").read_text())["default_context"]
+        bucket = recorded["deployment_bucket"]
+        assert default_bucket(answers["project_slug"]).fullmatch(bucket), bucket
+        answers["deployment_bucket"] = bucket
+    return answers
 
 
 @functools.cache

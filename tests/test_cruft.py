@@ -28,7 +28,15 @@ from cookiecutter.environment import StrictEnvironment
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import BIN, CONTEXT, TEMPLATE, jinja_leftovers, rendered_files, run
+from tests.helpers import (
+    BIN,
+    CONTEXT,
+    TEMPLATE,
+    default_bucket,
+    jinja_leftovers,
+    rendered_files,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -185,6 +193,8 @@ def test_recorded_answers_render_the_same_service(tmp_path, env):
     assert context["project_name"] == context["description"] == name
     assert context["snapstart"] is True
     assert context["timeout"] == "20"
+    # A random default is replayed, not drawn again: the second render is byte-equal.
+    assert default_bucket("odd").fullmatch(context["deployment_bucket"])
     assert list(context) == [key for key in CONTEXT if not key.startswith("_")]
 
     again = ["--no-input", "--config-file", record, "--output-dir", second, TEMPLATE]
@@ -221,6 +231,12 @@ def test_cruft_create_check_update(tmp_path, env, template_repo):
     assert {key: before["default_context"][key] for key in ANSWERS} == ANSWERS
     cruft_state = json.loads((project / ".cruft.json").read_text())
     assert cruft_state["context"]["cookiecutter"]["_template_version"] == VERSION
+    # The default bucket's random suffix is drawn once and recorded as the answer.
+    bucket = before["default_context"]["deployment_bucket"]
+    assert default_bucket("round-trip").fullmatch(bucket), bucket
+    assert cruft_state["context"]["cookiecutter"]["deployment_bucket"] == bucket
+    samconfig = (project / "samconfig.toml").read_text()
+    assert f's3_bucket = "{bucket}"' in samconfig
 
     # The service's own repository, with a change of its own.
     git(project, "init", "-q")
@@ -254,9 +270,11 @@ def test_cruft_create_check_update(tmp_path, env, template_repo):
     # What the post-gen hook removed stays removed, even where the template changed it.
     for rel in [*REMOVED_FOR_GITLAB, ".github"]:
         assert not (project / rel).exists(), rel
-    # The answers still hold; the template version follows the template.
+    # The answers still hold (the bucket too: samconfig.toml and the bootstrap did not
+    # change); the template version follows the template.
     after = recorded(project)
     assert after["default_context"] == before["default_context"]
+    assert (project / "samconfig.toml").read_text() == samconfig
     assert after["template_version"] == NEXT_VERSION
     cruft_state = json.loads((project / ".cruft.json").read_text())
     assert cruft_state["context"]["cookiecutter"]["_template_version"] == NEXT_VERSION
@@ -267,7 +285,18 @@ def test_cruft_create_check_update(tmp_path, env, template_repo):
     ok(cruft(project, env, "check"))
 
 
+# The default bucket up to 0.2.0, the same for everyone (docs/prompts.md): a service made
+# then keeps its bucket through updates to the random default.
+OLD_BUCKET_DEFAULT = "{{ cookiecutter.project_slug }}-artifacts-{{ cookiecutter.aws_region }}"
+
+
 def test_plain_cookiecutter_service_links_with_its_recorded_answers(tmp_path, env, template_repo):
+    context = template_repo / "cookiecutter.json"
+    current = context.read_text()
+    assert current.count(CONTEXT["deployment_bucket"]) == 1
+    context.write_text(current.replace(CONTEXT["deployment_bucket"], OLD_BUCKET_DEFAULT))
+    commit_all(template_repo, "template: the release with the old default bucket")
+    git(template_repo, "tag", "-f", f"v{VERSION}")
     answers = ["project_name=Plain Service", "ci_provider=travis", "snapstart=yes"]
     out = tmp_path / "out"
     run(
@@ -277,8 +306,13 @@ def test_plain_cookiecutter_service_links_with_its_recorded_answers(tmp_path, en
     )
     project = tmp_path / "out" / "plain-service"
     assert not (project / ".cruft.json").exists()
+    assert recorded(project)["default_context"]["deployment_bucket"] == (
+        "plain-service-artifacts-eu-west-1"
+    )
+    samconfig = (project / "samconfig.toml").read_text()
     git(project, "init", "-q")
     commit_all(project, "service")
+    context.write_text(current)  # the new release draws a random suffix for new services
     change_template(template_repo)  # the template has moved on since the service was made
 
     record = project / ".cookiecutter.json"
@@ -311,6 +345,11 @@ def test_plain_cookiecutter_service_links_with_its_recorded_answers(tmp_path, en
     assert (project / ".travis.yml").read_text().endswith("# changed by the template\n")
     assert not (project / ".github").exists()
     assert recorded(project)["template_version"] == NEXT_VERSION
+    # The bucket it was made with, still: the answer is replayed, not drawn again.
+    assert recorded(project)["default_context"]["deployment_bucket"] == (
+        "plain-service-artifacts-eu-west-1"
+    )
+    assert (project / "samconfig.toml").read_text() == samconfig
 
     # An answer changed later, as the rendered README says: the pipeline files follow.
     commit_all(project, "update from the template")

@@ -11,7 +11,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 
+from hooks.pre_gen_project import bucket_name_errors
 from tests.helpers import (
     BOOLEANS,
     CHOICES,
@@ -22,10 +25,12 @@ from tests.helpers import (
     SWITCHES,
     TEMPLATE,
     credential_lookalikes,
+    default_bucket,
     docs_problems,
     jinja_leftovers,
     load_yaml,
     locked_runtime,
+    render_answers,
     ruff,
     settings_title,
     single_option,
@@ -245,6 +250,29 @@ def test_default_metadata(render):
     assert "dynamic" not in meta  # the dependencies are in pyproject.toml, pinned in uv.lock
     assert "optional-dependencies" not in meta
     assert "dev" in pyproject(render())["dependency-groups"]
+
+
+def _resolved_afresh(**extra) -> dict:
+    """The answers as cookiecutter resolves them, each call anew (no cache)."""
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"), extra_context=extra)
+    return prompt_for_config(context, no_input=True)
+
+
+def test_the_default_bucket_is_unique_valid_and_the_renders_own(render):
+    """S3 bucket names are global (docs/prompts.md, "The artifact bucket's name"): every
+    resolution of the defaults draws a bucket of its own, `<slug>-artifacts-<14 hex
+    digits>`, valid for S3 up to the slug's limit, and a render uses its own everywhere."""
+    project = render()
+    bucket = render_answers(project)["deployment_bucket"]  # of the default's shape
+    drawn = {_resolved_afresh()["deployment_bucket"] for _ in range(20)}
+    assert len(drawn | {bucket, DEFAULTS["deployment_bucket"]}) == 22
+    assert all(default_bucket(DEFAULTS["project_slug"]).fullmatch(b) for b in drawn)
+    assert f's3_bucket = "{bucket}"' in (project / "samconfig.toml").read_text()
+    assert f"BucketName: {bucket}\n" in (project / "infra" / "bootstrap.yml").read_text()
+    assert f'"arn:aws:s3:::{bucket}"' in (project / "iam" / "deploy-policy.json").read_text()
+    longest = _resolved_afresh(project_slug="a" * 38)["deployment_bucket"]
+    assert len(longest) == 63
+    assert bucket_name_errors(longest) == []
 
 
 def test_default_app_and_handler(render):

@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
 from local_extensions import AWS_REGIONS, model, origin_list
-from tests.helpers import CONTEXT, DEFAULTS, TEMPLATE, locked_runtime, settings_title
+from tests.helpers import (
+    CONTEXT,
+    DEFAULTS,
+    TEMPLATE,
+    locked_runtime,
+    resolved_answers,
+    settings_title,
+)
 
 SLUG_MAX = model(DEFAULTS)["limits"]["project_slug"]["max"]
 
@@ -46,8 +53,8 @@ def test_defaults_pass():
 # --- each rule, at the edge of its limits ----------------------------------------------------
 
 
-def test_longest_region_and_slug_limit():
-    assert max(len(region) for region in AWS_REGIONS) == 14  # ap-southeast-7
+def test_slug_limit():
+    """The default bucket <slug>-artifacts-<14 hex digits> bounds the slug."""
     assert SLUG_MAX == 63 - len("-artifacts-") - 14 == 38
 
 
@@ -71,17 +78,17 @@ def test_project_slug(slug, ok):
 
 
 def test_slug_limit_keeps_every_default_valid():
-    slug = "a" * SLUG_MAX
-    for region in AWS_REGIONS:
-        answers = {
-            "project_slug": slug,
-            "aws_region": region,
-            "deployment_bucket": f"{slug}-artifacts-{region}",
-            "lambda_role_name": f"{slug}-lambda-role",
-            "stack_name": slug,
-            "function_name": slug,
-        }
-        assert problems(**answers) == [], region
+    """At the slug's limit every default name is valid, in every region and with the options
+    that lengthen names; one character more and the default bucket is too long."""
+    for length in (SLUG_MAX, SLUG_MAX + 1):
+        answers = resolved_answers(project_slug="a" * length)
+        assert len(answers["deployment_bucket"]) == length + 25
+        for region in AWS_REGIONS:
+            for options in ({}, {"environments": "staging-production"}):
+                found = fields(**{**answers, "aws_region": region, **options})
+                assert found == (
+                    [] if length == SLUG_MAX else ["project_slug", "deployment_bucket"]
+                )
 
 
 @pytest.mark.parametrize(
@@ -178,6 +185,20 @@ def test_deployment_bucket(bucket, ok):
 def test_bucket_reports_every_broken_rule():
     errors = pre.bucket_name_errors("-My..bucket--ol-s3")
     assert len(errors) == 4, errors
+
+
+def test_a_refused_bucket_gets_a_valid_example_of_its_own():
+    """The example is the default's shape with a fresh random suffix: valid, and never one
+    name that everyone who copies it would share."""
+    examples = set()
+    for _ in range(3):
+        (problem,) = pre.check_deployment_bucket(
+            {**DEFAULTS, "deployment_bucket": "Bad_Bucket"}, model(DEFAULTS)
+        )
+        assert re.fullmatch(r"fastapi-lambda-service-artifacts-[0-9a-f]{14}", problem.example)
+        assert pre.bucket_name_errors(problem.example) == []
+        examples.add(problem.example)
+    assert len(examples) == 3
 
 
 @pytest.mark.parametrize(
@@ -742,7 +763,8 @@ def bake_refused(cookies, tmp_path, capfd, template=TEMPLATE, **extra_context) -
 
 BAD_ANSWERS = [
     ("project_name", {"project_name": "   ", "project_slug": "svc"}),
-    ("project_slug", {"project_slug": "a" * 39}),  # alone: its derived names are still valid
+    # with a bucket of its own: the default bucket of a 39-character slug is too long
+    ("project_slug", {"project_slug": "a" * 39, "deployment_bucket": "orders-artifacts"}),
     ("package_name", {"package_name": "json"}),
     ("aws_region", {"aws_region": "eu-wset-1"}),
     ("deployment_bucket", {"deployment_bucket": "Bad_Bucket"}),

@@ -33,6 +33,7 @@ from tests.helpers import (
     load_yaml,
     parliament_findings,
     policy_path,
+    render_answers,
     rendered_files,
     resolved_answers,
     run,
@@ -1150,7 +1151,8 @@ def test_lints_clean(render, name):
 @pytest.mark.parametrize("name", RENDERS)
 def test_semantics(render, name, check):
     """What lint cannot see: each check of what the answers must make of the templates."""
-    check(render(**RENDERS[name]), resolved_answers(**RENDERS[name]))
+    project = render(**RENDERS[name])
+    check(project, render_answers(project, **RENDERS[name]))
 
 
 @pytest.mark.parametrize("name", [name for name in RENDERS if name.startswith("custom-")])

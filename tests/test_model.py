@@ -42,7 +42,7 @@ def test_default_names_are_cookiecutter_jsons():
     """The defaults the slug limit is computed from are the ones cookiecutter.json derives."""
     for key, shape in DEFAULT_NAMES.items():
         jinja = shape.replace("{slug}", "{{ cookiecutter.project_slug }}").replace(
-            "{region}", "{{ cookiecutter.aws_region }}"
+            "{suffix}", "{{ bucket_suffix() }}"
         )
         assert CONTEXT[key] == jinja, key
 
@@ -141,7 +141,7 @@ def test_name_limits(answers, limits):
     found = model({**DEFAULTS, **answers})["limits"]
     assert {key: found[key]["max"] for key in limits} == limits
     assert found["project_slug"]["max"] == 38
-    assert found["project_slug"]["name"] == "<slug>-artifacts-<region>"
+    assert found["project_slug"]["name"] == "<slug>-artifacts-<suffix>"
     assert found["stage_name"]["max"] == 128
 
 
