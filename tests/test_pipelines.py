@@ -665,21 +665,19 @@ def evaluate_expression(source: str, context: dict):
             left = same if operator == "==" else not same
         return left
 
-    def both():
-        left = comparison()
-        while peek() == "&&":
+    def chain(operator, operand, pick):
+        """A left-associative run of `operator` over `operand`s; `pick(left, right)`."""
+        left = operand()
+        while peek() == operator:
             take()
-            right = comparison()
-            left = right if truthy(left) else left
+            left = pick(left, operand())
         return left
 
-    def either():
-        left = both()
-        while peek() == "||":
-            take()
-            right = both()
-            left = left if truthy(left) else right
-        return left
+    def both():  # `a && b`: b if a is truthy, else a
+        return chain("&&", comparison, lambda left, right: right if truthy(left) else left)
+
+    def either():  # `a || b`: a if a is truthy, else b
+        return chain("||", both, lambda left, right: left if truthy(left) else right)
 
     value = either()
     assert index == len(tokens), f"unread: {tokens[index:]}"
