@@ -110,6 +110,34 @@ API_TYPES = {
     },
 }
 AUTH = ("none", "jwt")
+DATASTORES = ("none", "dynamodb")
+# The item operations the rendered repository makes (repositories/items.py): the execution
+# role may make exactly these, on exactly the environment's table (the rendered
+# tests/test_items.py records the calls and compares).
+ITEM_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
+# Where the service reads its secrets (docs/secrets.md of a render): the store's name prefix
+# of one environment (`{stack}`: the environment's stack), the ARN of what it may read
+# there, and the one call core/secrets.py makes per secret.
+SECRET_STORES = {
+    "none": None,
+    "parameter-store": {
+        "title": "SSM Parameter Store",
+        "service": "ssm",
+        "prefix": "/{stack}/",
+        "resource": "parameter/{stack}/*",
+        "actions": ["ssm:GetParameter"],
+    },
+    "secrets-manager": {
+        "title": "AWS Secrets Manager",
+        "service": "secretsmanager",
+        "prefix": "{stack}/",
+        "resource": "secret:{stack}/*",
+        "actions": ["secretsmanager:GetSecretValue"],
+    },
+}
+# Parameter Store refuses names that start with these, case-insensitively: the stack name
+# starts the service's parameter names with secrets=parameter-store.
+SSM_RESERVED_PREFIXES = ("aws", "ssm")
 CI_PROVIDERS = {
     "github-actions": {
         "title": "GitHub Actions",
@@ -133,6 +161,7 @@ SUFFIXES = {
     "codedeploy_app": "-ServerlessDeploymentApplication-*",  # what SAM names the application
     "companion_stack": "-CompanionStack",  # SAM CLI's ECR companion stack (SAM_CLI_STACKS)
     "code_bucket_stack": "-WebFunctionCode",  # SAM CLI's Web Function code-bucket stack
+    "items_table": "-items",  # <stack><env>-items: the DynamoDB table (datastore=dynamodb)
 }
 # The defaults cookiecutter.json derives from the slug (a test holds them equal). S3 bucket
 # names are global: the default bucket ends in a random suffix, drawn once when the answers
@@ -250,6 +279,7 @@ def environment_names(answers: Mapping, suffix: str) -> dict[str, str]:
     stack = _text(answers, "stack_name") + suffix
     function = _text(answers, "function_name") + suffix
     hook = function + SUFFIXES["pre_traffic"]
+    store = SECRET_STORES.get(_text(answers, "secrets"))
     return {
         "suffix": suffix,
         "stack": stack,
@@ -266,6 +296,11 @@ def environment_names(answers: Mapping, suffix: str) -> dict[str, str]:
         "codedeploy_app": stack + SUFFIXES["codedeploy_app"],
         "artifact_prefix": stack,
         "policy_file": POLICY_FILE.format(suffix=suffix),
+        "items_table": stack + SUFFIXES["items_table"],
+        # What the environment's secret names start with, and the store's resource (in its
+        # ARN) of every name under it ("" without a secret store).
+        "secrets_prefix": store["prefix"].format(stack=stack) if store else "",
+        "secrets_resource": store["resource"].format(stack=stack) if store else "",
     }
 
 
@@ -413,6 +448,8 @@ def model(answers: Mapping) -> dict:
     provider = _text(answers, "ci_provider")
     ci = CI_PROVIDERS.get(provider, CI_PROVIDERS["none"])
     jwt = _text(answers, "auth") == "jwt"
+    dynamodb = _text(answers, "datastore") == "dynamodb"
+    store = SECRET_STORES.get(_text(answers, "secrets"))
     origins = origin_list(_text(answers, "cors_origins"))
     domain = _text(answers, "domain_name")
     stack = _text(answers, "stack_name")
@@ -431,8 +468,10 @@ def model(answers: Mapping) -> dict:
         "any_env": any_env,
         "base": base,
         "canary": canary,
-        # template.yml's IsProduction: production's canary and its alarm subscription.
-        "production_condition": multi and (canary or bool(_text(answers, "alarm_email"))),
+        # template.yml's IsProduction: production's canary, its alarm subscription and the
+        # deletion protection of its table.
+        "production_condition": multi
+        and (canary or bool(_text(answers, "alarm_email")) or dynamodb),
         "snapstart": snapstart,
         # Every deployment publishes a version behind the alias `live` when CodeDeploy
         # shifts it or SnapStart restores versions.
@@ -446,6 +485,27 @@ def model(answers: Mapping) -> dict:
         "preflight_routes": [list(route) for route in PREFLIGHT_ROUTES.get(api_type, ())],
         "cognito": cognito_pool(_text(answers, "jwt_issuer")) if jwt else None,
         "origins": origins,
+        # The request headers a browser may send and the response headers it may read (CORS):
+        # the items resource's conditional writes add If-Match and ETag.
+        "cors_allow_headers": ["authorization", "content-type", "x-correlation-id"]
+        + (["if-match"] if dynamodb else []),
+        "cors_expose_headers": ["x-correlation-id"] + (["etag"] if dynamodb else []),
+        "datastore": {
+            "kind": _text(answers, "datastore"),
+            "dynamodb": dynamodb,
+            "item_actions": list(ITEM_ACTIONS) if dynamodb else [],
+        },
+        "secrets": {
+            "store": _text(answers, "secrets"),
+            "on": store is not None,
+            "ssm": store is not None and store["service"] == "ssm",
+            "secretsmanager": store is not None and store["service"] == "secretsmanager",
+            "title": store["title"] if store else "",
+            "service": store["service"] if store else "",
+            "actions": list(store["actions"]) if store else [],
+        },
+        # The service stores or reads something through the AWS SDK (the runtime's boto3).
+        "aws_sdk": dynamodb or store is not None,
         "domain": domain,
         # The output with the URL clients call: with a domain, the execute-api one is off.
         "url_output": "DomainUrl" if domain else "ApiUrl",
@@ -476,7 +536,10 @@ def model(answers: Mapping) -> dict:
             "api_type": list(API_TYPES),
             "auth": list(AUTH),
             "ci_provider": list(CI_PROVIDERS),
+            "datastore": list(DATASTORES),
+            "secrets": list(SECRET_STORES),
         },
+        "ssm_reserved_prefixes": list(SSM_RESERVED_PREFIXES),
         "regions": list(AWS_REGIONS),
     }
 
@@ -492,6 +555,23 @@ def environment(facts: dict, name: str = "") -> dict:
 # --- the deploy policy, as data ---------------------------------------------------------------
 
 TRANSFORM = "transform/Serverless-2016-10-31"
+# What CloudFormation's AWS::DynamoDB::Table handlers call for the items table with the
+# deploy identity's credentials: no item operations, no replicas (docs/deploy-policy.md).
+TABLE_ACTIONS = (
+    "CreateTable",
+    "DeleteTable",
+    "DescribeContinuousBackups",
+    "DescribeContributorInsights",
+    "DescribeKinesisStreamingDestination",
+    "DescribeTable",
+    "DescribeTimeToLive",
+    "GetResourcePolicy",
+    "ListTagsOfResource",
+    "TagResource",
+    "UntagResource",
+    "UpdateContinuousBackups",
+    "UpdateTable",
+)
 
 
 def deploy_policy(facts: dict, env_name: str = "", cfn: bool = False) -> dict:
@@ -768,6 +848,14 @@ def deploy_policy(facts: dict, env_name: str = "", cfn: bool = False) -> dict:
                 "*",
             ),
         ]
+    if facts["datastore"]["dynamodb"]:
+        statements.append(
+            allow(
+                "ManageTheItemsTableButNotItsItems",
+                [f"dynamodb:{a}" for a in TABLE_ACTIONS],
+                arn("dynamodb", f"table/{env['items_table']}"),
+            )
+        )
     groups = [env["function_log_group"]] + ([env["hook_log_group"]] if canary else [])
     groups.append(env["access_log_group"])
     access = [arn("logs", f"log-group:{env['access_log_group']}{tail}") for tail in ("", ":*")]

@@ -95,6 +95,34 @@ def remove_cors_tests(project: Path, answers: dict, facts: dict) -> None:
         remove(project, "tests/test_cors.py")
 
 
+def remove_datastore(project: Path, answers: dict, facts: dict) -> None:
+    """Without datastore=dynamodb: no items resource, repository or their docs."""
+    if not facts["datastore"]["dynamodb"]:
+        package = Path("src") / answers["package_name"]
+        remove(
+            project,
+            str(package / "api" / "v1" / "endpoints" / "items.py"),
+            str(package / "models" / "items.py"),
+            str(package / "repositories"),
+            "tests/test_items.py",
+            "docs/datastore.md",
+        )
+
+
+def remove_secrets(project: Path, answers: dict, facts: dict) -> None:
+    """Without a secret store: no secrets module, its tests or docs."""
+    if not facts["secrets"]["on"]:
+        package = Path("src") / answers["package_name"]
+        secrets = str(package / "core" / "secrets.py")
+        remove(project, secrets, "tests/test_secrets.py", "docs/secrets.md")
+
+
+def remove_aws_fixtures(project: Path, answers: dict, facts: dict) -> None:
+    """Without the AWS SDK's calls, no in-process AWS for the tests."""
+    if not facts["aws_sdk"]:
+        remove(project, "tests/aws.py")
+
+
 REMOVALS = [
     remove_other_pipelines,
     remove_pre_traffic_hook,
@@ -102,6 +130,9 @@ REMOVALS = [
     remove_jwt_auth,
     remove_cors_tests,
     remove_snapstart_hook,
+    remove_datastore,
+    remove_secrets,
+    remove_aws_fixtures,
 ]
 
 

@@ -85,6 +85,7 @@ SERVICE_IMPORTS = {
     "types-requests": set(),  # stubs only (requests-stubs/)
     "types-pyyaml": set(),  # stubs only (yaml-stubs/)
     "hypothesis": {"hypothesis"},
+    "moto": {"moto"},
     "pytest": {"pytest", "_pytest", "pluggy"},
     "ruff": {"ruff"},
     "schemathesis": {"schemathesis"},
@@ -316,10 +317,11 @@ STACK = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 def check_stack_name(answers: dict, facts: dict) -> list[Problem]:
     """The stack name prefixes the bootstrap stack and, per environment, the bootstrap's
-    IAM roles: the longest of those names must fit."""
+    IAM roles: the longest of those names must fit. With secrets=parameter-store it also
+    starts the service's parameter names, which must not start with what SSM reserves."""
     iam = facts["limits"]["stack_name"]["of"] == "IAM names"
     why = "{what} {name} ({of}: {fits})" if iam else "{what} {name}"
-    return _limited_name(
+    problems = _limited_name(
         answers,
         facts,
         "stack_name",
@@ -328,6 +330,17 @@ def check_stack_name(answers: dict, facts: dict) -> list[Problem]:
         "{max} characters, so that " + why + " stays valid",
         _short_slug(answers, facts),
     )
+    value = _text(answers, "stack_name")
+    reserved = facts["ssm_reserved_prefixes"]
+    if not problems and facts["secrets"]["ssm"] and value.lower().startswith(tuple(reserved)):
+        rule = (
+            "with secrets=parameter-store, not starting with "
+            + " or ".join(repr(p) for p in reserved)
+            + " (any case): the service's parameters are named /<stack>/..., and Parameter "
+            "Store refuses names with those prefixes"
+        )
+        problems.append(Problem("stack_name", value, rule, "orders-" + value.lower()[:20]))
+    return problems
 
 
 # Lambda function names and API Gateway stage names share one alphabet.
@@ -462,6 +475,14 @@ def check_deployment_strategy(answers: dict, facts: dict) -> list[Problem]:
     return _choice(
         answers, "deployment_strategy", facts["choices"]["deployment_strategy"], "canary"
     )
+
+
+def check_datastore(answers: dict, facts: dict) -> list[Problem]:
+    return _choice(answers, "datastore", facts["choices"]["datastore"], "dynamodb")
+
+
+def check_secrets(answers: dict, facts: dict) -> list[Problem]:
+    return _choice(answers, "secrets", facts["choices"]["secrets"], "secrets-manager")
 
 
 GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
@@ -711,6 +732,8 @@ RULES: list[Rule] = [
     check_repository,
     check_environments,
     check_deployment_strategy,
+    check_datastore,
+    check_secrets,
     check_alarm_email,
     check_jwt_issuer,
     check_jwt_audience,

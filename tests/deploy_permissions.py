@@ -93,3 +93,19 @@ def parliament_knows(action: str) -> bool:
         and any(p["privilege"].lower() == name.lower() for p in entry["privileges"])
         for entry in iam_definition
     )
+
+
+def parliament_required_formats(action: str) -> list[str]:
+    """The ARN formats of the resource types parliament's copy of the Service Authorization
+    Reference marks required for `action`."""
+    from parliament import iam_definition
+
+    service, _, name = action.partition(":")
+    (entry,) = [e for e in iam_definition if e["prefix"] == service]
+    (privilege,) = [p for p in entry["privileges"] if p["privilege"].lower() == name.lower()]
+    arns = {r["resource"]: r["arn"] for r in entry["resources"]}
+    return [
+        arns[r["resource_type"].rstrip("*")]
+        for r in privilege["resource_types"]
+        if r["resource_type"].endswith("*")
+    ]

@@ -26,6 +26,7 @@ import yaml
 from local_extensions import sam_cli_stack
 from tests import deploy_permissions as dp
 from tests.helpers import (
+    ALTERNATIVE_RESOURCE_TYPES,
     CFN_LINT_SETTING,
     NEWER_ACTIONS,
     SINGLE_OPTIONS,
@@ -488,6 +489,32 @@ def test_parliaments_unknown_actions_are_real_handler_permissions(render):
     unknown = json.loads(text)
     unknown["Statement"][0]["Action"].append("cloudformation:MadeUpAction")
     assert any("UNKNOWN_ACTION" in f for f in parliament_findings(json.dumps(unknown)))
+
+
+def test_parliaments_alternative_resource_types_are_read_as_iam_reads_them(render):
+    """The RESOURCE_MISMATCH accepted in tests/helpers.py (ALTERNATIVE_RESOURCE_TYPES): the
+    action takes one of two required resource types in parliament's data (the accepted
+    format, and the table's, which the statement names); the table's handlers call it on the
+    table itself, and the tool's IAM reference takes it there. A statement that names neither
+    is still reported."""
+    project = render(**RENDERS["preset:stateful"])
+    tool = dp.tool(project)
+    calls = [c for e in tool.environments(project) for c in tool.deploy_calls(project, e)[0]]
+    table = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}"
+    for action, other in ALTERNATIVE_RESOURCE_TYPES.items():
+        on = {call.arn for call in calls if call.action == action}
+        assert on
+        assert all(re.fullmatch(r"arn:aws:dynamodb:[^:]+:\d+:table/[^/]+", a) for a in on)
+        assert "table" in tool.resource_types(action)
+        # parliament's ARN format, its `${...}` variables written as `*`
+        formats = [re.sub(r"\$\{\w+\}", "*", f) for f in dp.parliament_required_formats(action)]
+        assert sorted(formats) == sorted([other, re.sub(r"\$\{\w+\}", "*", table)]), formats
+    text = (project / "iam" / "deploy-policy-production.json").read_text()
+    assert parliament_findings(text) == []
+    elsewhere = json.loads(text)
+    (statement,) = [s for s in elsewhere["Statement"] if "dynamodb:CreateTable" in s["Action"]]
+    statement["Resource"] = "arn:aws:dynamodb:eu-west-1:*:table/other/index/byname"
+    assert any("RESOURCE_MISMATCH" in f for f in parliament_findings(json.dumps(elsewhere)))
 
 
 def test_cfn_lint_accepts_only_the_newer_actions(tmp_path):

@@ -283,10 +283,23 @@ STAGING_PRODUCTION = {"environments": "staging-production"}
         ("2stack", {"ci_provider": "none"}, False),
         ("my_stack", {"ci_provider": "none"}, False),
         ("", {"ci_provider": "none"}, False),
+        # Parameter Store names begin with the stack: not with its reserved prefixes.
+        ("aws-orders", {"secrets": "parameter-store"}, False),
+        ("SSMOrders", {"secrets": "parameter-store"}, False),
+        ("orders-aws", {"secrets": "parameter-store"}, True),
+        ("aws-orders", {"secrets": "secrets-manager"}, True),
+        ("aws-orders", {}, True),
     ],
 )
 def test_stack_name(stack, answers, ok):
     assert ("stack_name" not in fields(stack_name=stack, **answers)) is ok
+
+
+def test_a_reserved_parameter_prefix_is_refused_with_a_valid_example():
+    (problem,) = problems(stack_name="AWS-orders", secrets="parameter-store")
+    assert problem.field == "stack_name"
+    assert "'aws' or 'ssm'" in problem.rule
+    assert problems(stack_name=problem.example, secrets="parameter-store") == []
 
 
 @pytest.mark.parametrize(
@@ -327,6 +340,14 @@ def test_lambda_role_name_per_environment(role, answers, ok):
         ("deployment_strategy", "canary", True),
         ("deployment_strategy", "all-at-once", True),
         ("deployment_strategy", "blue-green", False),
+        ("datastore", "none", True),
+        ("datastore", "dynamodb", True),
+        ("datastore", "DynamoDB", False),
+        ("secrets", "none", True),
+        ("secrets", "parameter-store", True),
+        ("secrets", "secrets-manager", True),
+        ("secrets", "ssm", False),
+        ("secrets", "", False),
         ("alarm_email", "", True),
         ("alarm_email", "oncall+api@example.com", True),
         ("alarm_email", "oncall", False),
@@ -465,6 +486,8 @@ def test_every_problem_at_once():
         timeout="300",
         snapstart=True,
         python_version="3.11",
+        datastore="postgres",
+        secrets="vault",
     )
     assert found == [
         "project_slug",
@@ -473,6 +496,8 @@ def test_every_problem_at_once():
         "memory_size",
         "timeout",
         "snapstart",
+        "datastore",
+        "secrets",
     ]
 
 
@@ -797,7 +822,12 @@ def test_bake_refuses_a_bad_answer(cookies, tmp_path, capfd, field, answers):
 
 # Choice answers outside their list never reach the hook: cookiecutter refuses them first
 # (the hook's rule still guards answers replayed from elsewhere).
-CHOICE_RULES = {"environments": "prod", "deployment_strategy": "linear"}
+CHOICE_RULES = {
+    "environments": "prod",
+    "deployment_strategy": "linear",
+    "datastore": "postgres",
+    "secrets": "vault",
+}
 
 
 @pytest.mark.parametrize(("field", "value"), CHOICE_RULES.items())

@@ -74,6 +74,9 @@ def test_names_of_one_stack():
         "code_bucket_stack": "acme-orders-e3c3ec62-WebFunctionCode",
         "artifact_prefix": "acme-orders",
         "policy_file": "iam/deploy-policy.json",
+        "items_table": "acme-orders-items",
+        "secrets_prefix": "",
+        "secrets_resource": "",
         "alarm_email": "",
     }
     assert env["hook_log_group"] == "/aws/lambda/acme-orders-fn-pre-traffic"

@@ -352,8 +352,32 @@ EXCLUSIONS: list[Exclusion] = [
     *_x(
         "AWS::DynamoDB::Table",
         "kms:CreateGrant kms:Decrypt kms:DescribeKey kms:ListAliases kms:Encrypt kms:RevokeGrant",
-        "no SSESpecification.KMSMasterKeyId: the table is encrypted with a key DynamoDB owns",
+        "no SSESpecification.KMSMasterKeyId: the table is encrypted with a key DynamoDB owns, or "
+        "with the AWS managed key aws/dynamodb, whose key policy lets the account's principals "
+        "use it through DynamoDB",
         "Properties.SSESpecification.KMSMasterKeyId",
+    ),
+    *_x(
+        "AWS::DynamoDB::Table",
+        "dynamodb:CreateTableReplica dynamodb:AssociateTableReplica dynamodb:BatchWriteItem "
+        "dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:Scan "
+        "dynamodb:UpdateItem",
+        "AWS::DynamoDB::Table makes no replicas (AWS::DynamoDB::GlobalTable does): adding a "
+        "replica is what needs the replica actions and, to fill it, the item operations (the "
+        "DynamoDB developer guide's global tables permissions); the deploy identity never reads "
+        "or writes items (undocumented per property: a real deploy confirms)",
+    ),
+    *_x(
+        "AWS::DynamoDB::Table",
+        "dynamodb:UpdateContributorInsights",
+        "no ContributorInsightsSpecification",
+        "Properties.ContributorInsightsSpecification",
+    ),
+    *_x(
+        "AWS::DynamoDB::Table",
+        "dynamodb:UpdateTimeToLive",
+        "no TimeToLiveSpecification: items do not expire",
+        "Properties.TimeToLiveSpecification",
     ),
     *_x(
         "AWS::DynamoDB::Table",

@@ -4,8 +4,10 @@ events (as printed by `sam local generate-event`) for the Lambda handler."""
 
 import base64
 import copy
+import io
 import json
-from collections.abc import Callable{% if m.jwt %}, Iterator{% endif %}
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -16,9 +18,14 @@ from mangum.types import LambdaContext
 {% if m.jwt %}
 from {{ cookiecutter.package_name }}.core.auth import Principal, current_principal
 {%- endif %}
+from {{ cookiecutter.package_name }}.core.observability import logger
 from {{ cookiecutter.package_name }}.main import app
 
 EVENTS = Path(__file__).parent / "events"
+{%- if m.aws_sdk %}
+# Every test runs against AWS answered in-process (tests/aws.py).
+pytest_plugins = ["tests.aws"]
+{%- endif %}
 
 
 {%- if m.jwt %}
@@ -43,6 +50,17 @@ def signed_in(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client() -> TestClient:
     return TestClient(app)
+
+
+@pytest.fixture
+def service_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The service logger's JSON lines from now on: call the fixture's value to read them."""
+    logs = io.StringIO()
+    log_handler = cast("logging.StreamHandler[Any]", logger.registered_handler)
+    stream = log_handler.setStream(logs)
+    yield lambda: [json.loads(line) for line in logs.getvalue().splitlines()]
+    if stream is not None:
+        log_handler.setStream(stream)
 
 
 @pytest.fixture

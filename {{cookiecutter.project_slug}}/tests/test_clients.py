@@ -1,6 +1,8 @@
 """Clients made once: a second invocation of the handler reuses them, and they still work."""
 
 import json
+import os
+import subprocess
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -52,11 +54,11 @@ def test_second_invocation_reuses_the_http_client(
 
 
 def test_aws_clients_are_made_once_per_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[str] = []
+    made: list[tuple[str, Any]] = []
 
     class Session:
-        def client(self, service: str) -> object:
-            made.append(service)
+        def client(self, service: str, config: Any) -> object:
+            made.append((service, config))
             return object()
 
     fake = types.ModuleType("boto3")
@@ -65,9 +67,28 @@ def test_aws_clients_are_made_once_per_service(monkeypatch: pytest.MonkeyPatch) 
     shared = Clients()
     assert shared.aws("s3") is shared.aws("s3")
     assert shared.aws("dynamodb") is not shared.aws("s3")
-    assert made == ["s3", "dynamodb"]
+    assert [service for service, _ in made] == ["s3", "dynamodb"]
+    # Each gives up in time for the service to answer within the function's timeout.
+    for _, config in made:
+        assert (config.connect_timeout, config.read_timeout) == (1, 2)
+        assert config.retries == {"mode": "standard", "total_max_attempts": 2}
 
 
 def test_nothing_is_made_at_import() -> None:
     assert Clients()._http is None
     assert Clients()._aws == {}
+
+
+def test_the_app_imports_no_aws_sdk() -> None:
+    """boto3 and botocore's modules load on first use, not at cold start. (Powertools
+    imports botocore's package itself, about a millisecond, to tag the SDK's user agent.)"""
+    check = (
+        "import sys; import {{ cookiecutter.package_name }}.main; "
+        "print(sorted(m for m in sys.modules if m == 'boto3' or m.startswith(('boto3.', "
+        "'botocore.'))))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(  # noqa: S603 (this interpreter, a fixed program)
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout

@@ -2,12 +2,10 @@
 captured log output and an in-memory span exporter, asserted field by field."""
 
 import inspect
-import io
 import json
-import logging
 import socket
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -20,7 +18,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from {{ cookiecutter.package_name }}.core import observability
 from {{ cookiecutter.package_name }}.core.observability import (
     RequestTelemetry,
-    logger,
     tracer_provider,
 )
 from {{ cookiecutter.package_name }}.core.xray import XRayDaemonExporter, subsegment
@@ -35,22 +32,16 @@ LAMBDA_TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8
 
 
 @pytest.fixture
-def telemetry(capsys: pytest.CaptureFixture[str]) -> Iterator[Telemetry]:
+def telemetry(capsys: pytest.CaptureFixture[str], service_logs: Callable[[], Lines]) -> Telemetry:
     """Captures the JSON log lines, the EMF lines (both on stdout) and the spans."""
-    logs = io.StringIO()
-    log_handler = cast("logging.StreamHandler[Any]", logger.registered_handler)
-    stream = log_handler.setStream(logs)
     SPANS.clear()
     capsys.readouterr()
 
     def read() -> tuple[Lines, Lines, Sequence[ReadableSpan]]:
-        lines = [json.loads(line) for line in logs.getvalue().splitlines()]
         emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
-        return lines, emf, SPANS.get_finished_spans()
+        return service_logs(), emf, SPANS.get_finished_spans()
 
-    yield read
-    if stream is not None:
-        log_handler.setStream(stream)
+    return read
 
 
 def access_line(lines: Lines) -> dict[str, Any]:

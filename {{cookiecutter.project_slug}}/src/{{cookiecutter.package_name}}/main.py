@@ -18,9 +18,12 @@ os.environ.setdefault("OTEL_PROPAGATORS", "none")
 # (docs/performance.md, "No garbage collection during the imports").
 gc.disable()
 try:
-    from fastapi import {% if m.jwt %}Depends, {% endif %}FastAPI
+    from fastapi import {% if m.jwt %}Depends, {% endif %}FastAPI{% if m.datastore.dynamodb %}, Request{% endif %}
 {%- if m.origins %}
     from fastapi.middleware.cors import CORSMiddleware
+{%- endif %}
+{%- if m.datastore.dynamodb %}
+    from fastapi.responses import JSONResponse
 {%- endif %}
 
     from {{ cookiecutter.package_name }}.api.v1.router import router as api_v1_router
@@ -33,16 +36,37 @@ try:
         tracer_provider,
     )
     from {{ cookiecutter.package_name }}.core.root_path import make_handler
-{%- if m.snapstart %}
+{%- if m.secrets.on %}
+    from {{ cookiecutter.package_name }}.core.secrets import require_secrets
+{%- endif %}
+{%- if m.snapstart and m.secrets.on %}
+    from {{ cookiecutter.package_name }}.core.snapstart import after_restore
+{%- elif m.snapstart %}
     from {{ cookiecutter.package_name }}.core.snapstart import reseed  # noqa: F401 (the restore hook)
 {%- endif %}
     from {{ cookiecutter.package_name }}.models.health import Ping
+{%- if m.datastore.dynamodb %}
+    from {{ cookiecutter.package_name }}.models.items import Unavailable
+    from {{ cookiecutter.package_name }}.repositories import StorageUnavailableError
+{%- endif %}
 finally:
     gc.freeze()
     gc.enable()
 
 settings = get_settings()
 logging.getLogger().setLevel(settings.log_level)
+{%- if m.secrets.on %}
+{%- if m.snapstart %}
+# Every secret the service needs is read once it runs: after each restore from the snapshot
+# (no value in the snapshot), now where there is none; a missing one stops it, naming it
+# (docs/secrets.md).
+after_restore(require_secrets)
+{%- else %}
+# Every secret the service needs, read now: a missing one stops the start, naming it
+# (docs/secrets.md). Nothing is read, and boto3 is not imported, while SECRET_NAMES is empty.
+require_secrets()
+{%- endif %}
+{%- endif %}
 
 # FastAPI's own OpenTelemetry support makes one span per request, named by its route
 # (docs/observability.md); metrics and logs go through RequestTelemetry as EMF and JSON.
@@ -87,6 +111,20 @@ app.include_router(
 )
 {%- else %}
 app.include_router(api_v1_router, prefix=settings.api_prefix)
+{%- endif %}
+
+{%- if m.datastore.dynamodb %}
+
+
+@app.exception_handler(StorageUnavailableError)
+async def storage_unavailable(request: Request, error: StorageUnavailableError) -> JSONResponse:
+    """The table did not answer: 503, worth a retry; the correlation id finds the request's
+    log lines (repositories/items.py logged the operation and the error code)."""
+    answer = Unavailable(
+        detail="the data store is unavailable: try again shortly",
+        correlation_id=getattr(request.state, "correlation_id", ""),
+    )
+    return JSONResponse(answer.model_dump(), status_code=503, headers={"Retry-After": "1"})
 {%- endif %}
 
 

@@ -23,6 +23,15 @@ from fastapi import Depends
 if TYPE_CHECKING:
     import httpx2
 
+# The AWS SDK's clients give up in time for the service to answer (a 503) well within the
+# function's timeout: a second to connect, two to read, one retry (docs/observability.md,
+# "Clients made once").
+AWS_TIMEOUTS: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "total_max_attempts": 2},
+}
+
 
 class Clients:
     """The service's long-lived clients. `http_transport` replaces the network in tests."""
@@ -41,14 +50,16 @@ class Clients:
         return self._http
 
     def aws(self, service: str) -> Any:
-        """An AWS SDK (boto3) client for `service`, from the runtime's boto3. Making one
-        reads credentials and region from the environment; it calls nothing."""
+        """An AWS SDK (boto3) client for `service`, from the runtime's boto3, with
+        AWS_TIMEOUTS. Making one reads credentials and region from the environment; it
+        calls nothing."""
         if service not in self._aws:
             import boto3
+            from botocore.config import Config
 
             # boto3-stubs types each client by its service's literal name; this takes any.
-            client = cast("Callable[[str], Any]", boto3.session.Session().client)
-            self._aws[service] = client(service)
+            client = cast("Callable[..., Any]", boto3.session.Session().client)
+            self._aws[service] = client(service, config=Config(**AWS_TIMEOUTS))
         return self._aws[service]
 
 

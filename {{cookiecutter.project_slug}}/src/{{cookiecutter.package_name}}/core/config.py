@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator{% if m.jwt %}, model_validator{% endif %}
+from pydantic import {% if m.secrets.on %}Field, {% endif %}field_validator{% if m.jwt %}, model_validator{% endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
 {%- if m.jwt %}
 
@@ -51,6 +51,20 @@ class Settings(BaseSettings):
         {{ origin | tojson }},
 {%- endfor %}
     ]
+{%- endif %}
+{%- if m.datastore.dynamodb %}
+    # The DynamoDB table of the items (template.yml sets ITEMS_TABLE per environment;
+    # docs/datastore.md says how to run against a local table).
+    items_table: str = {{ m.base.items_table | tojson }}
+{%- endif %}
+{%- if m.secrets.on %}
+    # Secrets (docs/secrets.md): the names this service reads, relative to `secrets_prefix`
+    # (template.yml sets SECRETS_PREFIX per environment), e.g. SECRET_NAMES='["api-key"]'.
+    # Each is read at start-up, so that a missing one stops the service, naming it; a value
+    # stays cached `secrets_max_age` seconds.
+    secrets_prefix: str = {{ m.base.secrets_prefix | tojson }}
+    secret_names: tuple[str, ...] = ()
+    secrets_max_age: int = Field(default=300, ge=0)
 {%- endif %}
 {%- if m.jwt %}
     # What API Gateway verified the token against; checked again on the claims (core/auth.py).

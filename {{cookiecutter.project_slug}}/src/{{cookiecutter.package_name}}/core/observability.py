@@ -167,6 +167,8 @@ class RequestTelemetry:
             "correlation_id": correlation_id(incoming[0].decode("latin-1") if incoming else None)
         }
         ids |= request_ids(scope)
+        # For the app too: `request.state.correlation_id` (an error answer names it).
+        scope.setdefault("state", {})["correlation_id"] = ids["correlation_id"]
         status = 500
 
         async def send_with_id(message: Message) -> None:
