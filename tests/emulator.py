@@ -55,6 +55,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def no_proxy() -> str:
+    """NO_PROXY with 127.0.0.1 added: the emulator is reached directly, also through a proxy
+    this machine may set."""
+    return ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"]))
+
+
 def clean_environment() -> dict:
     """This process's environment without any AWS setting of its own (profiles, regions,
     endpoints, keys): only what a test sets reaches the tools."""
@@ -80,7 +86,7 @@ class Emulator:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"])),
+            "NO_PROXY": no_proxy(),
             "SAM_CLI_TELEMETRY": "0",
             **extra,
         }
@@ -140,6 +146,7 @@ def start(bin: Path, workdir: Path, region: str) -> Emulator:
         "BIND_HOST": "127.0.0.1",
         "MINISTACK_HOST": f"{region}.amazonaws.com",
         "TMPDIR": str(workdir),  # its pid file and the functions' unpacked code
+        "NO_PROXY": no_proxy(),  # the functions' SDK calls come back to it (AWS_ENDPOINT_URL)
     }
     with open(workdir / "emulator.log", "w") as log:
         process = subprocess.Popen(

@@ -502,7 +502,7 @@ def test_parliaments_alternative_resource_types_are_read_as_iam_reads_them(rende
     calls = [c for e in tool.environments(project) for c in tool.deploy_calls(project, e)[0]]
     table = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}"
     for action, other in ALTERNATIVE_RESOURCE_TYPES.items():
-        on = {call.arn for call in calls if call.action == action}
+        on = {call.resource for call in calls if call.action == action}
         assert on
         assert all(re.fullmatch(r"arn:aws:dynamodb:[^:]+:\d+:table/[^/]+", a) for a in on)
         assert "table" in tool.resource_types(action)
@@ -513,7 +513,7 @@ def test_parliaments_alternative_resource_types_are_read_as_iam_reads_them(rende
     assert parliament_findings(text) == []
     elsewhere = json.loads(text)
     (statement,) = [s for s in elsewhere["Statement"] if "dynamodb:CreateTable" in s["Action"]]
-    statement["Resource"] = "arn:aws:dynamodb:eu-west-1:*:table/other/index/byname"
+    statement["Resource"] = "arn:aws:s3:::not-a-table"
     assert any("RESOURCE_MISMATCH" in f for f in parliament_findings(json.dumps(elsewhere)))
 
 

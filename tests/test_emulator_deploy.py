@@ -2,7 +2,9 @@
 tests/emulator.py) the way their docs say. The bootstrap command of docs/deployment.md with
 the AWS CLI, then the README's `sam validate && sam build && sam deploy` with the rendered
 samconfig.toml; then `GET /ping` and `POST /api/v1/example` through the API's URL, a code
-change deployed again, and its new answer. Only the endpoint and fake credentials are set.
+change deployed again, and its new answer. With datastore=dynamodb, the items table as the
+emulator's DynamoDB describes it and an item written and read back through the API. Only
+the endpoint and fake credentials are set.
 
 What the emulator lacks is worked around here, never in the template: docs/contributing.md,
 "Deploying to the emulator", lists each workaround and what it leaves unproven."""
@@ -30,12 +32,14 @@ COMBINATIONS = {
     "staging-production": {"environments": "staging-production"},
     "all-at-once": {"deployment_strategy": "all-at-once"},
     "rest": {"api_type": "rest"},
+    "stateful": {"datastore": "dynamodb", "secrets": "parameter-store"},
 }
 # The emulator runs the functions on this machine: build for its architecture.
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 # SAM CLI's documented polling interval (5 s by default): the emulator answers at once.
 POLL_DELAY = "0.5"
 LOG_WAIT = 10  # seconds for the function's log lines to reach its log group
+ITEM = {"name": "Widget", "description": "A blue widget"}
 
 
 @pytest.fixture(scope="session")
@@ -193,14 +197,16 @@ class Deployer:
         example = self.emulator.request(url, "POST", "api/v1/example", {"a": 6, "b": 7})
         return ping, example
 
+    def function_configuration(self, stack: str) -> dict:
+        function = self.outputs(stack)["FunctionName"]
+        lambda_ = self.emulator.client("lambda", self.region)
+        return lambda_.get_function_configuration(FunctionName=function)
+
     def request_lines(self, stack: str) -> list[dict]:
         """The app's access log lines (JSON, `"message": "request"`) in the log group its
         function's LoggingConfig names, waited for (at most LOG_WAIT s) until a line of a
         successful `POST /api/v1/example` is there."""
-        function = self.outputs(stack)["FunctionName"]
-        config = self.emulator.client("lambda", self.region).get_function_configuration(
-            FunctionName=function
-        )
+        config = self.function_configuration(stack)
         logs = self.emulator.client("logs", self.region)
         deadline = time.monotonic() + LOG_WAIT
         while True:
@@ -213,6 +219,31 @@ class Deployer:
             if found or time.monotonic() > deadline:
                 return requests
             time.sleep(0.2)
+
+    def items_table(self, stack: str) -> None:
+        """The table `ItemsTableName` names, as the emulator's DynamoDB describes it: on
+        demand, backed up, encrypted, protected from deletion (one environment); the function
+        is told its name and its secrets' prefix."""
+        outputs = self.outputs(stack)
+        name = outputs["ItemsTableName"]
+        assert name == f"{stack}-items"
+        dynamodb = self.emulator.client("dynamodb", self.region)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionProtectionEnabled"] is True
+        assert table["SSEDescription"]["Status"] == "ENABLED", table.get("SSEDescription")
+        backups = dynamodb.describe_continuous_backups(TableName=name)
+        pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+        variables = self.function_configuration(stack)["Environment"]["Variables"]
+        assert variables["ITEMS_TABLE"] == name
+        assert variables["SECRETS_PREFIX"] == outputs["SecretsPrefix"]
+
+    def item(self, stack: str, item_id: str, body: dict | None = None) -> tuple:
+        """`PUT` (with a body) or `GET /api/v1/items/<id>` through the API: the function's
+        boto3 reaches the table its ITEMS_TABLE names."""
+        url, path = self.outputs(stack)["ApiUrl"], f"api/v1/items/{item_id}"
+        return self.emulator.request(url, "PUT" if body else "GET", path, body)
 
     def servers(self, stack: str):
         """The OpenAPI `servers` the app answers through the API: a REST stage's prefix."""
@@ -244,6 +275,13 @@ def test_deploy_to_the_emulator(render, emulator, tmp_path, combination):
     assert deployer.servers(stack) == stage
     routes = {(line["route"], line["status"]) for line in deployer.request_lines(stack)}
     assert {("GET /ping", 200), ("POST /api/v1/example", 200)} <= routes
+    item = None
+    if answers["datastore"] == "dynamodb":
+        deployer.items_table(stack)
+        status, item = deployer.item(stack, "widget-1", ITEM)
+        assert status == 201, item
+        assert item == {"id": "widget-1", **ITEM, "version": 1, "updated_at": item["updated_at"]}
+        assert deployer.item(stack, "widget-1") == (200, item)
     production = None
     if answers["environments"] == "staging-production":
         assert config_env(commands[-1]) == "staging"
@@ -258,6 +296,9 @@ def test_deploy_to_the_emulator(render, emulator, tmp_path, combination):
     again = [command for command in commands if command[:2] != ["sam", "validate"]]
     assert deployer.deploy("deploy a change", again) == stack
     assert deployer.answers_of(stack) == (PONG, (200, {"product": 43}))
+    if item:
+        # The redeploy kept the table, and its item.
+        assert deployer.item(stack, "widget-1") == (200, item)
     if production:
         # Staging got the change; production still runs the code it was deployed with.
         assert deployer.answers_of(production) == (PONG, (200, {"product": 42}))

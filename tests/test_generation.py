@@ -203,6 +203,57 @@ def check_auth(project: Path, value: str) -> None:
         assert "current_principal" not in main
 
 
+def check_datastore(project: Path, value: str) -> None:
+    """dynamodb renders the table, the repository, the items resource, their tests and doc;
+    none renders none of them (and the app has no items routes)."""
+    package = project / "src" / DEFAULTS["package_name"]
+    files = [
+        package / "repositories" / "items.py",
+        package / "models" / "items.py",
+        package / "api" / "v1" / "endpoints" / "items.py",
+        project / "tests" / "test_items.py",
+        project / "docs" / "datastore.md",
+    ]
+    template = load_yaml(project / "template.yml")
+    contract = json.loads((project / "openapi.json").read_text())
+    if value == "dynamodb":
+        assert all(path.is_file() for path in files)
+        assert template["Resources"]["ItemsTable"]["Type"] == "AWS::DynamoDB::Table"
+        assert "/api/v1/items/{item_id}" in contract["paths"]
+        assert (project / "tests" / "aws.py").is_file()
+    else:
+        assert not any(path.exists() for path in files)
+        assert not (package / "repositories").exists()
+        assert "ItemsTable" not in template["Resources"]
+        assert not [path for path in contract["paths"] if "items" in path]
+
+
+def check_secrets(project: Path, value: str) -> None:
+    """A store renders core/secrets.py, its tests and doc, the prefix and the role's read of
+    it, and keeps Powertools' parameters utility in the build; none renders none of it."""
+    package = project / "src" / DEFAULTS["package_name"]
+    files = [package / "core" / "secrets.py", project / "tests" / "test_secrets.py"]
+    files.append(project / "docs" / "secrets.md")
+    function = load_yaml(project / "template.yml")["Resources"]["ApiFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    bootstrap = (project / "infra" / "bootstrap.yml").read_text()
+    makefile = (project / "src" / "Makefile").read_text()
+    read = {"parameter-store": "ssm:GetParameter", "secrets-manager": "GetSecretValue"}
+    if value == "none":
+        assert not any(path.exists() for path in files)
+        assert "SECRETS_PREFIX" not in variables
+        assert "ssm:" not in bootstrap
+        assert "secretsmanager:" not in bootstrap
+        assert " parameters " in makefile  # pruned: nothing reads parameters
+        return
+    assert all(path.is_file() for path in files)
+    stack = DEFAULTS["stack_name"]
+    prefix = {"parameter-store": f"/{stack}/", "secrets-manager": f"{stack}/"}
+    assert variables["SECRETS_PREFIX"] == prefix[value]
+    assert read[value] in bootstrap
+    assert " parameters " not in makefile
+
+
 OPTION_CHECKS = {
     "python_version": check_python_version,
     "architecture": check_architecture,
@@ -214,6 +265,8 @@ OPTION_CHECKS = {
     "alarm_email": check_alarm_email,
     "license": check_license,
     "auth": check_auth,
+    "datastore": check_datastore,
+    "secrets": check_secrets,
 }
 
 

@@ -97,6 +97,26 @@ MATRIX = [
 ]
 for extra in MATRIX:
     RENDERS["release-" + "-".join(str(value) for value in extra.values())] = extra
+# State with two environments: the table's deletion protection needs IsProduction even with
+# neither a canary nor an alarm address (which otherwise bring it); and every option at once.
+STATE = {
+    "state-all-at-once-staging-production": {
+        "datastore": "dynamodb",
+        "secrets": "secrets-manager",
+        "environments": "staging-production",
+        "deployment_strategy": "all-at-once",
+    },
+    "state-custom-rest-snapstart": {
+        **CUSTOM,
+        "datastore": "dynamodb",
+        "secrets": "parameter-store",
+        "environments": "staging-production",
+        "api_type": "rest",
+        "snapstart": True,
+        "alarm_email": "on-call+orders@example.com",
+    },
+}
+RENDERS.update(STATE)
 
 API_LIMIT = {"http": 30, "rest": 29}
 
@@ -850,17 +870,88 @@ def check_bootstrap_lambda_role(project: Path, answers: dict) -> None:
             for statement in policy_["PolicyDocument"]["Statement"]
             for action in as_list(statement["Action"])
         }
+        items = {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}
+        secrets = SECRET_READS.get(answers["secrets"], {})
         assert set(granted) == {
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "xray:PutTraceSegments",
             "xray:PutTelemetryRecords",
+            *(items if answers["datastore"] == "dynamodb" else ()),
+            *secrets,
         }
         log_group = f"log-group:/aws/lambda/{answers['function_name']}{suffix}:*"
         assert granted["logs:PutLogEvents"]["Fn::Sub"].endswith(log_group)
+        region_account = f":{answers['aws_region']}:${{AWS::AccountId}}:"
+        stack = answers["stack_name"] + suffix
+        for action in items & set(granted):
+            table = f"arn:${{AWS::Partition}}:dynamodb{region_account}table/{stack}-items"
+            assert granted[action] == {"Fn::Sub": table}
+        for action, resource in secrets.items():
+            service = action.split(":")[0]
+            arn = f"arn:${{AWS::Partition}}:{service}{region_account}{resource.format(stack)}"
+            assert granted[action] == {"Fn::Sub": arn}
         assert template["Outputs"][f"LambdaExecutionRoleArn{logical}"]["Value"] == {
             "Fn::GetAtt": [f"LambdaExecutionRole{logical}", "Arn"]
         }
+
+
+# What the function may read of each secret store: the action, on what (`{}`: the stack).
+SECRET_READS = {
+    "parameter-store": {"ssm:GetParameter": "parameter/{}/*"},
+    "secrets-manager": {"secretsmanager:GetSecretValue": "secret:{}/*"},
+}
+
+
+def check_items_table(project: Path, answers: dict) -> None:
+    """With datastore=dynamodb, the table of each environment: on demand, point-in-time
+    recovery, encrypted, kept (Retain) and deletion-protected in production; the function
+    is told its name. Without, none of it."""
+    template = sam_template(project)
+    variables = function_properties(template)["Environment"]["Variables"]
+    table = template["Resources"].get("ItemsTable")
+    if answers["datastore"] != "dynamodb":
+        assert table is None
+        assert "ITEMS_TABLE" not in variables
+        assert "ItemsTableName" not in template["Outputs"]
+        return
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = table["Properties"]
+    env = "-${Environment}" if answers["environments"] == "staging-production" else ""
+    name = f"{answers['stack_name']}{env}-items"
+    assert props["TableName"] == ({"Fn::Sub": name} if env else name)
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    if answers["environments"] == "staging-production":
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProduction", True, False]}
+        assert template["Conditions"]["IsProduction"] == {
+            "Fn::Equals": [{"Ref": "Environment"}, "production"]
+        }
+    else:
+        assert props["DeletionProtectionEnabled"] is True
+    assert variables["ITEMS_TABLE"] == {"Ref": "ItemsTable"}
+    assert template["Outputs"]["ItemsTableName"]["Value"] == {"Ref": "ItemsTable"}
+
+
+def check_secrets_prefix(project: Path, answers: dict) -> None:
+    """With a secret store, the function learns its environment's prefix; no secret value,
+    nor a secret resource, is in the template."""
+    template = sam_template(project)
+    variables = function_properties(template)["Environment"]["Variables"]
+    types = {resource["Type"] for resource in template["Resources"].values()}
+    assert not {t for t in types if t.startswith(("AWS::SecretsManager::", "AWS::SSM::"))}
+    if answers["secrets"] == "none":
+        assert "SECRETS_PREFIX" not in variables
+        return
+    stack = answers["stack_name"]
+    env = "-${Environment}" if answers["environments"] == "staging-production" else ""
+    prefix = {"parameter-store": f"/{stack}{env}/", "secrets-manager": f"{stack}{env}/"}
+    expected = prefix[answers["secrets"]]
+    assert variables["SECRETS_PREFIX"] == ({"Fn::Sub": expected} if env else expected)
+    assert template["Outputs"]["SecretsPrefix"]["Value"] == variables["SECRETS_PREFIX"]
 
 
 def check_bootstrap_release_roles(project: Path, answers: dict) -> None:
@@ -1102,6 +1193,8 @@ CHECKS = [
     check_function,
     check_function_logging,
     check_snapstart,
+    check_items_table,
+    check_secrets_prefix,
     check_outputs,
     check_api,
     check_sam_transform,

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, CHOICES, DEFAULTS, locked_runtime, run, runtime_python, uv_bin
+from tests.helpers import (
+    BIN,
+    CHOICES,
+    DEFAULTS,
+    locked_runtime,
+    render_facts,
+    run,
+    runtime_python,
+    uv_bin,
+)
 
 PACKAGE = DEFAULTS["package_name"]
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
@@ -36,6 +45,11 @@ BUILDS = {
     version: CHOICES["api_type"][index % len(CHOICES["api_type"])]
     for index, version in enumerate(sorted(CHOICES["python_version"]))
 }
+# The build that also stores data and reads secrets: it keeps Powertools' parameters
+# utility, and its handler still imports, and answers, without the AWS SDK (which only the
+# Lambda runtime has: the artifact does not ship it, and `python -I -S` cannot find one).
+STATEFUL = {"datastore": "dynamodb", "secrets": "parameter-store"}
+STATEFUL_BUILD = "3.12"
 
 # Runs in `python -I -S`: no site-packages, no current directory; the stdlib stays. A UDP
 # socket stands in for Lambda's X-Ray daemon; the service's log and EMF lines go to stdout
@@ -156,6 +170,8 @@ def assert_contents(
     assert not (artifact / "pydantic" / "v1").exists()  # pruned: see src/Makefile
     assert not (artifact / "aws_lambda_powertools" / "event_handler").exists()
     assert (artifact / "aws_lambda_powertools" / "utilities" / "jmespath_utils").is_dir()
+    parameters = artifact / "aws_lambda_powertools" / "utilities" / "parameters"
+    assert parameters.is_dir() == render_facts(project)["secrets"]["on"]
     assert not (artifact / PACKAGE / "__pycache__" / "gone.cpython-311.pyc").exists()
 
     report = json.loads(
@@ -214,6 +230,7 @@ def test_sam_build_artifact(bake, tmp_path, version, api_type):
     """Built for this machine's architecture, so that the runtime's Python runs it."""
     python = runtime_python(version)
     answers = {"python_version": version, "architecture": ARCHITECTURE, "api_type": api_type}
+    answers |= STATEFUL if version == STATEFUL_BUILD else {}
     project, artifact = build(bake, python, **answers)
     assert_contents(project, artifact, python, version, ARCHITECTURE)
 
@@ -256,9 +273,14 @@ def test_sam_build_artifact(bake, tmp_path, version, api_type):
     assert f"url: '{prefix}/openapi.json'" in body(answers["docs"])
     spec = json.loads(body(answers["openapi"]))
     assert spec.get("servers") == ([{"url": "/prod"}] if prefix else None)
+    assert ("/api/v1/items/{item_id}" in spec["paths"]) is (version == STATEFUL_BUILD)
     for flavour in ("alb", "function_url"):
         if flavour in answers:
             assert json.loads(body(answers[flavour])) == {"ping": "pong!"}, flavour
+
+
+def test_the_stateful_build_is_built():
+    assert STATEFUL_BUILD in BUILDS
 
 
 # ELF e_machine of the compiled extension modules, by architecture.

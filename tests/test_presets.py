@@ -164,6 +164,29 @@ def check_api_edge(project: Path) -> None:
     assert "LOCAL_DEV_SUBJECT" in edge
 
 
+def check_stateful(project: Path) -> None:
+    """A table per environment behind the items resource, secrets under each environment's
+    prefix, and the tests that run both against moto."""
+    resources = sam_template(project)["Resources"]
+    table = resources["ItemsTable"]["Properties"]
+    assert table["TableName"] == {"Fn::Sub": "orders-api-${Environment}-items"}
+    assert table["DeletionProtectionEnabled"] == {"Fn::If": ["IsProduction", True, False]}
+    package = project / "src" / "orders_api"
+    assert (package / "repositories" / "items.py").is_file()
+    assert (package / "core" / "secrets.py").is_file()
+    for test in ("aws.py", "test_items.py", "test_secrets.py"):
+        assert (project / "tests" / test).is_file(), test
+    bootstrap = (project / "infra" / "bootstrap.yml").read_text()
+    for env in ("staging", "production"):
+        assert f":table/orders-api-{env}-items" in bootstrap
+        assert f":secret:orders-api-{env}/*" in bootstrap
+        policy = (project / "iam" / f"deploy-policy-{env}.json").read_text()
+        assert f":table/orders-api-{env}-items" in policy
+        assert "dynamodb:PutItem" not in policy  # the deployer never writes items
+    assert "docs/datastore.md" in readme(project)
+    assert "docs/secrets.md" in readme(project)
+
+
 PRESET_CHECKS = {
     "production": check_production,
     "minimal": check_minimal,
@@ -173,6 +196,7 @@ PRESET_CHECKS = {
     "snapstart": check_snapstart,
     "x86-apache": check_x86_apache,
     "api-edge": check_api_edge,
+    "stateful": check_stateful,
 }
 
 
