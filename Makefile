@@ -1,7 +1,8 @@
 # Two entry points, both of which work on a fresh clone (they set up .venv themselves):
 #   make render   render the template with its defaults into rendered/
 #   make test     run the template's whole test suite
-# and `make lock`, which regenerates the rendered project's uv.lock (scripts/lock.py).
+# and `make lock`, which regenerates the rendered project's uv.lock (scripts/lock.py), and
+# `make contract`, which regenerates its openapi.json (scripts/contract.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 # had: no wheel for this platform, or no index). The suite needs it anyway: uv.lock.
 UV_PIN := $(shell sed -n 's/^uv==//p' requirements-test.txt)
 
-.PHONY: render test lock clean
+.PHONY: render test lock contract clean
 
 $(BIN)/.installed: requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,9 @@ test: $(BIN)/.installed
 
 lock: $(BIN)/.installed
 	$(BIN)/python scripts/lock.py $(ARGS)
+
+contract: $(BIN)/.installed
+	$(BIN)/python scripts/contract.py
 
 clean:
 	rm -rf $(VENV) rendered

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -42,11 +43,17 @@ RENDERS = {
 SLUGS = ["a", "zzz-service", "my--svc", "mangum-orders"]
 
 
-def lock_script():
-    spec = importlib.util.spec_from_file_location("lock_script", TEMPLATE / "scripts/lock.py")
+def script(name: str):
+    """The template's scripts/<name>.py as a module."""
+    path = TEMPLATE / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def lock_script():
+    return script("lock")
 
 
 def lock_names(project: Path) -> list[str]:
@@ -150,6 +157,29 @@ def test_mypy_finds_an_untyped_function(bake, service_python, mypy_cache):
 
 
 # --- the OpenAPI contract ------------------------------------------------------------------
+
+
+def contract_combinations() -> dict[str, dict]:
+    """Every combination of the answers that change the app's schema (scripts/contract.py's
+    VARIANTS), as the template's openapi.json merges them."""
+    variants = script("contract").VARIANTS
+    found = {}
+    for flags in itertools.product((False, True), repeat=len(variants)):
+        chosen = [name for on, name in zip(flags, variants, strict=True) if on]
+        answers = {key: value for name in chosen for key, value in variants[name].items()}
+        found["+".join(chosen) or "none"] = answers
+    return found
+
+
+@pytest.mark.parametrize("answers", contract_combinations().values(), ids=contract_combinations())
+def test_the_contract_is_the_apps_schema_in_every_combination(render, service_python, answers):
+    """openapi.json, one template of several schemas, is each combination's own: the
+    rendered contract test passes there."""
+    project = render(**answers)
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    command = [service_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    run([*command, "tests/test_openapi.py"], project, env)
 
 
 def test_openapi_contract_catches_an_endpoint_change(bake, service_python):
