@@ -1,4 +1,6 @@
 {%- set m = cookiecutter | model -%}
+{%- set options = ((["datastore=" ~ m.datastore.kind] if m.datastore.dynamodb else [])
+    + (["secrets=" ~ m.secrets.store] if m.secrets.on else [])) | join(", ") -%}
 """Benchmark the Lambda artifact against the naive way, side by side in one run.
 
     python scripts/benchmark.py [--rounds 15] [--calls 2000]
@@ -23,11 +25,26 @@ rounds are printed with the zipped artifact sizes and the ratios optimized/naive
 Markdown table, then what each observability piece adds to the cold import (each imported
 on its own on top of FastAPI and Mangum, in CPU time). Needs `sam` and the runtime's Python
 on PATH, and network access to PyPI.
+{%- if m.datastore.dynamodb %}
+
+With datastore=dynamodb it also measures the items resource on first use, on the optimized
+artifact: in a fresh interpreter per round, the first `GET /api/v1/items/<id>` through the
+handler (it imports the AWS SDK and makes the DynamoDB client) and the second one (warm);
+in another, importing the SDK alone after the handler. As on Lambda, the SDK is not in the
+artifact: boto3 and botocore at the versions of uv.lock (its dev group) are installed with
+`uv pip install --target` into a directory put on the import path after the artifact, where
+Lambda's /var/runtime is. DynamoDB is a stub on 127.0.0.1 that answers GetItem with no item
+(the app answers 404), reached through AWS_ENDPOINT_URL with fake credentials: nothing
+calls AWS.
+{%- endif %}
 """
 
 from __future__ import annotations
 
 import argparse
+{%- if m.datastore.dynamodb %}
+import http.server
+{%- endif %}
 import json
 import os
 import platform
@@ -36,9 +53,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+{%- if m.datastore.dynamodb %}
+import threading
+{%- endif %}
 import tomllib
 import zipfile
 from pathlib import Path
+{%- if m.datastore.dynamodb %}
+from typing import Any
+{%- endif %}
 
 PROJECT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
@@ -46,6 +69,9 @@ HANDLER_MODULE = "{{ cookiecutter.package_name }}.main"
 EVENTS = PROJECT / "tests" / "events"
 EVENT_FILE = EVENTS / "{% if m.rest %}rest_api_v1{% else %}http_api_v2{% endif %}.json"
 ARCHITECTURE = "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
+{%- if m.datastore.dynamodb %}
+REGION = "{{ cookiecutter.aws_region }}"
+{%- endif %}
 
 NAIVE_APP = """\
 from fastapi import FastAPI
@@ -130,6 +156,69 @@ PIECE_MODULES = {
     "OpenTelemetry SDK (tracer provider)": "opentelemetry.sdk.trace",
     "X-Ray propagator (and core/xray.py's exporter)": "opentelemetry.propagators.aws",
 }
+{%- if m.datastore.dynamodb %}
+
+# The AWS SDK is the Lambda runtime's, not the artifact's (pyproject.toml): these two at the
+# versions of uv.lock (its dev group), installed outside the artifact; uv resolves the rest.
+SDK = {"boto3", "botocore"}
+ITEM_PATH = "/api/v1/items/benchmark-item"
+
+# Runs in a fresh interpreter, the SDK's directory on the import path after the artifact
+# (where Lambda's /var/runtime is). argv = artifact, SDK directory, handler module, items
+# event file, then what to time: "requests" (the first two GETs of an item DynamoDB does not
+# have) or "sdk" (importing the SDK alone, as the first of them does).
+ITEMS_PROBE = """\
+import importlib, json, sys, time
+artifact, sdk, module, event_file, what = sys.argv[1:]
+event = json.load(open(event_file))
+sys.path.insert(0, artifact)
+sys.path.append(sdk)
+handler = importlib.import_module(module).handler
+if "boto3" in sys.modules:
+    sys.exit("importing the handler imported boto3")
+measured = {}
+def timed(name, work):
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = work()
+    measured[name + "_ms"] = (time.perf_counter() - start) * 1000
+    measured[name + "_cpu_ms"] = (time.process_time() - cpu_start) * 1000
+    return result
+if what == "sdk":
+    timed("sdk", lambda: [importlib.import_module(m) for m in ("boto3", "botocore.config")])
+else:
+    for name in ("first", "warm"):
+        response = timed(name, lambda: handler(event, None))
+        if response["statusCode"] != 404:
+            sys.exit(f"GET of an absent item answered {response!r}")
+boto3 = sys.modules.get("boto3")
+if boto3 is None or not boto3.__file__.startswith(sdk):
+    sys.exit(f"boto3 is not the SDK directory's: {boto3!r}")
+print()  # the results go on the last line, after the service's own log and EMF lines
+print(json.dumps(measured))
+"""
+
+
+class DynamoDBStub(http.server.BaseHTTPRequestHandler):
+    """DynamoDB's JSON protocol on 127.0.0.1, GetItem only, and no item is there."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK reuses its connection, as with AWS
+    disable_nagle_algorithm = True  # else the body waits for the client's delayed ACK (40 ms)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("X-Amz-Target") == "DynamoDB_20120810.GetItem":
+            status, body = 200, b"{}"
+        else:
+            status, body = 400, b'{"__type": "UnknownOperationException"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on stderr."""
+{%- endif %}
 
 
 def tool(name: str) -> str:
@@ -189,6 +278,69 @@ def pieces(python: str, artifact: Path) -> dict[str, float]:
     cmd = [python, "-I", "-S", "-B", "-c", PIECES, str(artifact), *pairs]
     costs: dict[str, float] = json.loads(run(cmd, artifact, env))
     return costs
+{%- if m.datastore.dynamodb %}
+
+
+def dynamodb_stub() -> str:
+    """Serve DynamoDBStub on a free port of 127.0.0.1 until the script ends: its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DynamoDBStub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
+
+
+def install_sdk(python: str, pins: list[str], target: Path) -> Path:
+    """The SDK for the runtime's Python in `target`, outside the artifact. Compiled to bytecode
+    once here: a fresh `-B` interpreter would otherwise compile botocore in every round."""
+    uv = [tool("uv"), "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
+    run([*uv, "--target", str(target), *pins], target.parent)
+    return target
+
+
+def items_event(ping: Path) -> Path:
+    """The `GET /ping` event, made a GET of ITEM_PATH{% if m.jwt %} by a caller API Gateway verified{% endif %}."""
+    event = json.loads(ping.read_text())
+    if "rawPath" in event:  # HTTP API, payload 2.0
+        event["rawPath"] = event["requestContext"]["http"]["path"] = ITEM_PATH
+    else:  # REST API, payload 1.0, with a stage
+        stage = event["requestContext"]["stage"]
+        event.update(path=ITEM_PATH, pathParameters={"proxy": ITEM_PATH.lstrip("/")})
+        event["requestContext"]["path"] = f"/{stage}{ITEM_PATH}"
+{%- if m.jwt %}
+    # The versioned API answers only callers whose claims match the settings' (core/auth.py).
+    issuer = {{ cookiecutter.jwt_issuer | py_str }}
+    audience = {{ cookiecutter.jwt_audience | py_str }}
+    claims = {"iss": issuer, "aud": audience, "sub": "benchmark"}
+    authorizer = event["requestContext"].setdefault("authorizer", {})
+    if "rawPath" in event:
+        authorizer["jwt"] = {"claims": claims, "scopes": []}
+    else:
+        authorizer["claims"] = claims
+{%- endif %}
+    path = ping.with_name("items-event.json")
+    path.write_text(json.dumps(event))
+    return path
+
+
+def items_probe(
+    python: str, artifact: Path, sdk: Path, event: Path, endpoint: str, what: str
+) -> dict[str, float]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+        # DynamoDB is the stub, the credentials are fake, and no AWS configuration file is read.
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "benchmark",
+        "AWS_SECRET_ACCESS_KEY": "benchmark",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    argv = [str(artifact), str(sdk), HANDLER_MODULE, str(event), what]
+    cmd = [python, "-I", "-S", "-B", "-c", ITEMS_PROBE, *argv]
+    measured: dict[str, float] = json.loads(run(cmd, artifact, env).strip().splitlines()[-1])
+    return measured
+{%- endif %}
 
 
 def main() -> None:
@@ -214,6 +366,14 @@ def main() -> None:
         artifacts["naive"] = sam_build(naive, work / "naive", env)
         modules = {"naive": "app", "optimized": HANDLER_MODULE}
         event = ping_event(work)
+{%- if m.datastore.dynamodb %}
+        sdk_pins = [f"{p['name']}=={p['version']}" for p in locked if p["name"] in SDK]
+        print(f"installing the runtime's AWS SDK outside the artifact ({', '.join(sdk_pins)})...")
+        sdk = install_sdk(python, sdk_pins, work / "runtime")
+        item_event = items_event(event)
+        endpoint = dynamodb_stub()
+        item_samples: list[dict[str, float]] = []
+{%- endif %}
 
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in artifacts}
         piece_samples: list[dict[str, float]] = []
@@ -224,6 +384,12 @@ def main() -> None:
                     probe(python, artifacts[name], modules[name], event, args.calls)
                 )
             piece_samples.append(pieces(python, artifacts["optimized"]))
+{%- if m.datastore.dynamodb %}
+            item_samples.append(
+                items_probe(python, artifacts["optimized"], sdk, item_event, endpoint, "requests")
+                | items_probe(python, artifacts["optimized"], sdk, item_event, endpoint, "sdk")
+            )
+{%- endif %}
             print(f"round {round_no + 1}/{args.rounds} done")
         sizes = {name: zipped_size(path, work) / 1e6 for name, path in artifacts.items()}
 
@@ -246,6 +412,9 @@ def main() -> None:
         f"Python {PYTHON_VERSION} ({python}), {platform.machine()}, "
         f"{os.cpu_count()} CPUs, {args.rounds} rounds x {args.calls} calls, medians"
     )
+{%- if options %}
+    print("The optimized artifact is this render's: {{ options }}.")
+{%- endif %}
     print("| metric | naive | optimized | optimized/naive | target |")
     print("|---|---:|---:|---:|---|")
     for label, key, target in rows:
@@ -261,8 +430,30 @@ def main() -> None:
     }
     for label, cost in piece_costs.items():
         print(f"| {label} | {cost:.1f} |")
+{%- if m.datastore.dynamodb %}
+    items = {key: statistics.median(s[key] for s in item_samples) for key in item_samples[0]}
+    cold = results["optimized"]
     print()
-    print(json.dumps(results | {"pieces_ms": piece_costs}, indent=2))
+    print(
+        f"The items resource on first use (optimized; {', '.join(sdk_pins)} outside the "
+        "artifact, DynamoDB a stub on 127.0.0.1), medians:"
+    )
+    print("| measure | wall (ms) | CPU (ms) | CPU / cold import |")
+    print("|---|---:|---:|---:|")
+    for label, key in [
+        ("cold import of the handler (as above)", "import"),
+        ("SDK import alone (boto3, botocore.config), after the handler", "sdk"),
+        (f"first GET {ITEM_PATH} (SDK import, client, GetItem)", "first"),
+        (f"second GET {ITEM_PATH} (warm)", "warm"),
+    ]:
+        wall, cpu = (cold | items)[f"{key}_ms"], (cold | items)[f"{key}_cpu_ms"]
+        print(f"| {label} | {wall:.2f} | {cpu:.2f} | {cpu / cold['import_cpu_ms']:.2f}x |")
+    cpu_ratio = items["first_cpu_ms"] / items["warm_cpu_ms"]
+    wall_ratio = items["first_ms"] / items["warm_ms"]
+    print(f"First/warm GET of an item: {cpu_ratio:.0f}x CPU time, {wall_ratio:.0f}x wall-clock")
+{%- endif %}
+    print()
+    print(json.dumps(results | {"pieces_ms": piece_costs{% if m.datastore.dynamodb %}, "items_ms": items{% endif %}}, indent=2))
 
 
 if __name__ == "__main__":
