@@ -134,26 +134,29 @@ class ItemsRepository:
         `expected_version`. Refused: ItemNotFoundError, VersionConflictError."""
         version = 1 if expected_version is None else expected_version + 1
         item = Item(id=item_id, version=version, updated_at=datetime.now(UTC), **data.model_dump())
-        try:
-            await self._call(
-                self.client.put_item,
-                Item=_attributes(item),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **_expecting(expected_version),
-            )
-        except _ConditionFailedError as failed:
-            raise _refusal(item_id, expected_version, failed.current) from None
+        await self._write(self.client.put_item, item_id, expected_version, item)
         return item
 
     async def delete(self, item_id: str, expected_version: int | None) -> None:
         """Delete the item (at `expected_version`, if given). Refused: ItemNotFoundError,
         VersionConflictError."""
+        await self._write(self.client.delete_item, item_id, expected_version)
+
+    async def _write(
+        self,
+        method: Callable[..., object],
+        item_id: str,
+        expected_version: int | None,
+        item: Item | None = None,
+    ) -> None:
+        """A put of `item` (without one, a delete) that happens only with the item at
+        `expected_version`, or else absent (a put) or present (a delete); refused as
+        ItemNotFoundError or VersionConflictError, told by the item as it is."""
+        target = {"Item": _attributes(item)} if item else {"Key": _key(item_id)}
+        condition = _expecting(expected_version, exists=item is None)
         try:
             await self._call(
-                self.client.delete_item,
-                Key=_key(item_id),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **_expecting(expected_version, exists=True),
+                method, ReturnValuesOnConditionCheckFailure="ALL_OLD", **target, **condition
             )
         except _ConditionFailedError as failed:
             raise _refusal(item_id, expected_version, failed.current) from None
@@ -170,7 +173,7 @@ class ItemsRepository:
         )
 
 
-def _expecting(expected_version: int | None, exists: bool = False) -> dict[str, Any]:
+def _expecting(expected_version: int | None, exists: bool) -> dict[str, Any]:
     """The condition of a write: the item at `expected_version`; else absent (a create) or,
     with `exists`, present."""
     if expected_version is not None:
