@@ -1,12 +1,15 @@
 {%- set m = cookiecutter | model -%}
 """AWS answered in-process by moto: no account, no network, no server. Every test runs in
-it (the autouse fixture `aws`, loaded by conftest.py): fake credentials, the service's
-region{% if m.datastore.dynamodb %}, the items table as template.yml defines it{% endif %}, and the execution
-environment's clients made afresh inside it. `calls(service)` records the operations the
-service's code makes."""
+a fresh, empty AWS of its own (the autouse fixture `aws`, loaded by conftest.py): fake
+credentials, the service's region{% if m.datastore.dynamodb %}, the items table as template.yml defines it{% endif %}.
+The execution environment's clients (core/clients.py) are made once and answered by each
+test's AWS, as on Lambda they outlive invocations (making one costs about 0.1 s). The
+fixture `calls` records the operations the service's code makes; `on_call` makes one fail."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -30,11 +33,18 @@ FAKE_CREDENTIALS = {
 }
 
 
-def template_resource(logical_id: str, template: str = "template.yml") -> dict[str, object]:
-    """A resource of one of the service's CloudFormation templates, as plain data."""
+@cache
+def _resources(template: str) -> dict[str, dict[str, object]]:
+    """The resources of one of the service's CloudFormation templates, read once."""
     data = deploy_policy_tool().load_cloudformation(ROOT, ROOT / template)
-    resource: dict[str, object] = data["Resources"][logical_id]
-    return resource
+    resources: dict[str, dict[str, object]] = data["Resources"]
+    return resources
+
+
+def template_resource(logical_id: str, template: str = "template.yml") -> dict[str, object]:
+    """A resource of one of the service's CloudFormation templates, as plain data (read
+    only)."""
+    return _resources(template)[logical_id]
 
 
 @pytest.fixture(autouse=True)
@@ -44,18 +54,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
-        clients._aws.clear()
 {%- if m.secrets.on %}
-        _provider.cache_clear()
+        _provider.cache_clear()  # and so the secrets' cache
 {%- endif %}
 {%- if m.datastore.dynamodb %}
         create_items_table()
 {%- endif %}
         yield
-    clients._aws.clear()
-{%- if m.secrets.on %}
-    _provider.cache_clear()
-{%- endif %}
 {%- if m.datastore.dynamodb %}
 
 
@@ -70,18 +75,44 @@ def create_items_table() -> None:
 {%- endif %}
 
 
-def calls(service: str) -> list[str]:
-    """The operations the service's client of `service` makes from now on, by name (a list
-    that grows as they happen)."""
-    made: list[str] = []
+Handler = Callable[..., None]
+OnCall = Callable[[str, str, Handler], None]
 
-    def record(model: object, **_: object) -> None:
-        made.append(str(getattr(model, "name", model)))
 
-    client = clients.aws(service)
-    event = "before-call." + client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register(event, record)
-    return made
+@pytest.fixture
+def on_call() -> Iterator[OnCall]:
+    """on_call(service, operation, handler): the service's client of `service` runs
+    `handler` before each `operation` ("" for every one) for the rest of the test; a handler
+    that raises makes the call fail with that error."""
+    registered: list[tuple[Any, str, Handler]] = []
+
+    def register(service: str, operation: str, handler: Handler) -> None:
+        client = clients.aws(service)
+        event = "before-call." + client.meta.service_model.service_id.hyphenize()
+        event += f".{operation}" if operation else ""
+        client.meta.events.register_first(event, handler)
+        registered.append((client, event, handler))
+
+    yield register
+    for client, event, handler in registered:
+        client.meta.events.unregister(event, handler)
+
+
+@pytest.fixture
+def calls(on_call: OnCall) -> Callable[[str], list[str]]:
+    """calls(service): the operations the service's client of `service` makes from now on,
+    by name (a list that grows as they happen)."""
+
+    def record(service: str) -> list[str]:
+        made: list[str] = []
+
+        def recorder(model: object, **_: object) -> None:
+            made.append(str(getattr(model, "name", model)))
+
+        on_call(service, "", recorder)
+        return made
+
+    return record
 
 
 def role_statement(policy_name: str) -> dict[str, object]:

@@ -29,7 +29,7 @@ from {{ cookiecutter.package_name }}.repositories.items import (
     encode_cursor,
 )
 
-from tests.aws import calls, role_statement
+from tests.aws import OnCall, role_statement
 from tests.lambda_events import NO_CONTEXT, event, read
 
 WIDGET = {"name": "Widget", "description": "A blue widget"}
@@ -227,6 +227,7 @@ UNREACHABLE = EndpointConnectionError(endpoint_url="https://dynamodb.example")
 )
 def test_sdk_errors_are_a_503_with_the_correlation_id(
     client: TestClient,
+    on_call: OnCall,
     service_logs: Callable[[], list[dict[str, Any]]],
     failure: Exception,
     code: str,
@@ -234,7 +235,7 @@ def test_sdk_errors_are_a_503_with_the_correlation_id(
     def fail(**_: Any) -> None:
         raise failure
 
-    clients.aws("dynamodb").meta.events.register_first("before-call.dynamodb.GetItem", fail)
+    on_call("dynamodb", "GetItem", fail)
     response = client.get("/api/v1/items/w-1", headers={"x-correlation-id": "req-42"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
@@ -260,7 +261,7 @@ def test_a_missing_table_is_a_503(client: TestClient) -> None:
 
 
 def test_the_execution_role_grants_exactly_the_operations_the_code_makes(
-    client: TestClient,
+    client: TestClient, calls: Callable[[str], list[str]]
 ) -> None:
     made = calls("dynamodb")
     client.put("/api/v1/items/w-1", json=WIDGET)

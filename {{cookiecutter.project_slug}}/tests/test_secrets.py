@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -25,21 +26,32 @@ from {{ cookiecutter.package_name }}.core.secrets import (
     require_secrets,
 )
 
-from tests.aws import FAKE_CREDENTIALS, REGION, calls, role_statement
+from tests.aws import FAKE_CREDENTIALS, REGION, role_statement
 
 VALUE = "s3cr3t-v4lue-that-must-not-leak"
 SERVICE = {{ m.secrets.service | tojson }}
+
+
+Calls = Callable[[str], list[str]]
+
+
+@cache
+def admin(service: str) -> Any:
+    """A client of the test's own, as the administrator's who stores secrets (made once)."""
+    # boto3-stubs types each client by its service's literal name; this takes any.
+    client = cast("Callable[..., Any]", boto3.client)
+    return client(service, region_name=REGION)
 
 
 def store(name: str, value: str) -> None:
     """Put a secret `name` (under the prefix) in {{ m.secrets.title }}, as docs/secrets.md
     does: with a client of the test's own (the service's records its calls)."""
 {%- if m.secrets.ssm %}
-    boto3.client("ssm", region_name=REGION).put_parameter(
+    admin("ssm").put_parameter(
         Name=full_name(name), Value=value, Type="SecureString", Overwrite=True
     )
 {%- else %}
-    client = boto3.client("secretsmanager", region_name=REGION)
+    client = admin("secretsmanager")
     try:
         client.create_secret(Name=full_name(name), SecretString=value)
     except client.exceptions.ResourceExistsException:
@@ -60,7 +72,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, st
     get_settings.cache_clear()
 
 
-def test_a_secret_is_read_under_the_prefix_and_cached() -> None:
+def test_a_secret_is_read_under_the_prefix_and_cached(calls: Calls) -> None:
     store("api-key", VALUE)
     made = calls(SERVICE)
     assert full_name("api-key") == "{{ m.base.secrets_prefix }}api-key"
@@ -72,7 +84,9 @@ def test_a_secret_is_read_under_the_prefix_and_cached() -> None:
     assert len(made) == 2
 
 
-def test_the_cache_expires_after_max_age(settings: Callable[[dict[str, str]], None]) -> None:
+def test_the_cache_expires_after_max_age(
+    settings: Callable[[dict[str, str]], None], calls: Calls
+) -> None:
     settings({"SECRETS_MAX_AGE": "0"})
     store("api-key", VALUE)
     made = calls(SERVICE)
@@ -97,7 +111,9 @@ def test_a_missing_secret_is_named_and_no_value_leaks(
     assert VALUE not in json.dumps(dict(os.environ))
 
 
-def test_required_secrets_are_read_at_start_up(settings: Callable[[dict[str, str]], None]) -> None:
+def test_required_secrets_are_read_at_start_up(
+    settings: Callable[[dict[str, str]], None], calls: Calls
+) -> None:
     store("api-key", VALUE)
     settings({"SECRET_NAMES": '["api-key"]'})
     made = calls(SERVICE)
@@ -108,7 +124,7 @@ def test_required_secrets_are_read_at_start_up(settings: Callable[[dict[str, str
 
 def test_other_errors_are_not_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
-    clients._aws.clear()
+    monkeypatch.setattr(clients, "_aws", {})  # a client made now, for this test only
     _provider.cache_clear()
     with pytest.raises(SecretError) as error:
         get_secret("api-key")
@@ -141,7 +157,7 @@ def test_the_service_does_not_start_without_its_secrets() -> None:
     assert full_name("api-key") in started.stderr
 
 
-def test_the_execution_role_reads_only_under_the_prefix() -> None:
+def test_the_execution_role_reads_only_under_the_prefix(calls: Calls) -> None:
     store("api-key", VALUE)
     made = calls(SERVICE)
     get_secret("api-key")
