@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """Logs, spans and metrics of a request, through the Lambda handler and the ASGI app:
 captured log output and an in-memory span exporter, asserted field by field."""
 
@@ -14,13 +15,18 @@ from mangum.types import LambdaContext
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from {{ cookiecutter.package_name }}.core import observability
 from {{ cookiecutter.package_name }}.core.observability import (
     RequestTelemetry,
     tracer_provider,
 )
-from {{ cookiecutter.package_name }}.core.xray import XRayDaemonExporter, subsegment
+from {{ cookiecutter.package_name }}.core.xray import (
+    XRayDaemonExporter,
+    aws_call_attributes,
+    subsegment,
+)
 from {{ cookiecutter.package_name }}.main import app, handler
 
 SPANS = InMemorySpanExporter()
@@ -201,6 +207,46 @@ def test_spans_reach_the_xray_daemon_as_subsegments(
     assert sent["http"] == {"request": {"method": "GET"}, "response": {"status": 200}}
     assert sent["fault"] is False
     assert sent["end_time"] >= sent["start_time"]
+
+
+def test_aws_sdk_calls_are_aws_subsegments() -> None:
+    """A client span around an AWS SDK call (aws_call_attributes) becomes a subsegment the
+    way the SDKs write theirs: named by the service, namespace `aws`, the operation and the
+    table; a failed call is a fault."""
+    tracer = tracer_provider.get_tracer("test")
+    SPANS.clear()
+    attributes = aws_call_attributes("DynamoDB", "get_item", "orders")
+    with tracer.start_as_current_span(
+        "DynamoDB.GetItem", kind=SpanKind.CLIENT, attributes=attributes
+    ):
+        pass
+    with tracer.start_as_current_span(
+        "DynamoDB.PutItem", kind=SpanKind.CLIENT, attributes=attributes
+    ) as failed:
+        failed.set_status(StatusCode.ERROR, "ThrottlingException")
+    ok, fault = (subsegment(span) for span in SPANS.get_finished_spans())
+    assert (ok["name"], ok["namespace"]) == ("DynamoDB", "aws")
+    assert ok["aws"] == {"operation": "GetItem", "table_name": "orders"}
+    assert "fault" not in ok
+    assert fault["fault"] is True
+{%- if m.datastore.dynamodb %}
+
+
+def test_each_dynamodb_call_is_a_span_of_its_request(client: TestClient) -> None:
+    """The items repository's calls are client spans under the request's span; a refused
+    conditional write is an answer (409), not a failed call."""
+    assert client.put("/api/v1/items/w-1", json={"name": "Widget"}).status_code == 201
+    SPANS.clear()
+    assert client.put("/api/v1/items/w-1", json={"name": "Again"}).status_code == 409
+    (server,) = [span for span in SPANS.get_finished_spans() if span.kind is SpanKind.SERVER]
+    (call,) = [span for span in SPANS.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "DynamoDB.PutItem"
+    assert call.parent is not None
+    assert call.parent.span_id == server.context.span_id
+    assert call.status.status_code is StatusCode.UNSET
+    assert dict(call.attributes or {})["aws.dynamodb.condition_failed"] is True
+    assert subsegment(call)["aws"]["operation"] == "PutItem"
+{%- endif %}
 
 
 def test_unsampled_requests_are_logged_with_their_route_but_not_exported(

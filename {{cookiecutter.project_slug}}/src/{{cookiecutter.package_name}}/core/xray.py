@@ -37,6 +37,19 @@ def xray_trace_id(trace_id: int) -> str:
     return f"1-{hex_id[:8]}-{hex_id[8:]}"
 
 
+def aws_call_attributes(service: str, operation: str, table: str = "") -> dict[str, Any]:
+    """The attributes of a client span around an AWS SDK call (OpenTelemetry's semantic
+    conventions for the AWS SDK), from which `subsegment` writes X-Ray's `aws` fields."""
+    attributes: dict[str, Any] = {
+        "rpc.system": "aws-api",
+        "rpc.service": service,
+        "rpc.method": "".join(word.title() for word in operation.split("_")),
+    }
+    if table:
+        attributes["aws.dynamodb.table_names"] = [table]
+    return attributes
+
+
 def subsegment(span: ReadableSpan) -> dict[str, Any]:
     """The X-Ray subsegment document of a finished span."""
     if span.start_time is None or span.end_time is None:
@@ -64,6 +77,16 @@ def subsegment(span: ReadableSpan) -> dict[str, Any]:
         if isinstance(status, int):
             document["error"] = 400 <= status < 500
             document["fault"] = status >= 500
+    if span.kind is SpanKind.CLIENT and attributes.get("rpc.system") == "aws-api":
+        # As the AWS SDKs' own subsegments: named by the service, in the `aws` namespace,
+        # which puts the service on X-Ray's trace map.
+        document["name"] = str(attributes.get("rpc.service", document["name"]))
+        document["namespace"] = "aws"
+        aws = {"operation": attributes.get("rpc.method")}
+        tables = attributes.get("aws.dynamodb.table_names")
+        if isinstance(tables, Sequence) and not isinstance(tables, str) and tables:
+            aws["table_name"] = str(tables[0])
+        document["aws"] = aws
     if not span.status.is_ok and "fault" not in document:
         document["fault"] = True
     return document

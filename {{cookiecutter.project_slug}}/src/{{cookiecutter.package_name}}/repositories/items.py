@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
 from {{ cookiecutter.package_name }}.core.clients import ClientsDep
 from {{ cookiecutter.package_name }}.core.config import get_settings
-from {{ cookiecutter.package_name }}.core.observability import logger
+from {{ cookiecutter.package_name }}.core.observability import logger, tracer_provider
+from {{ cookiecutter.package_name }}.core.xray import aws_call_attributes
 from {{ cookiecutter.package_name }}.models.items import ITEM_ID, Item, ItemIn, ItemPage
 from {{ cookiecutter.package_name }}.repositories import (
     ItemNotFoundError,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Attributes = dict[str, "AttributeValueTypeDef"]
+TRACER = tracer_provider.get_tracer(__name__)
 
 
 class InvalidCursorError(ValueError):
@@ -106,21 +109,28 @@ class ItemsRepository:
         from botocore.exceptions import BotoCoreError, ClientError
 
         operation = getattr(method, "__name__", "call")
-        try:
-            return await anyio.to_thread.run_sync(partial(method, TableName=self.table, **request))
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
-            if code == "ConditionalCheckFailedException":
-                current = error.response.get("Item")  # ReturnValuesOnConditionCheckFailure
-                raise _ConditionFailedError(
-                    _item(current) if isinstance(current, dict) else None
-                ) from None
-            logger.warning("dynamodb call failed", extra={"operation": operation, "code": code})
-            raise StorageUnavailableError(f"{operation}: {code}") from error
-        except BotoCoreError as error:
-            code = type(error).__name__
-            logger.warning("dynamodb call failed", extra={"operation": operation, "code": code})
-            raise StorageUnavailableError(f"{operation}: {code}") from error
+        # One client span per call: an `aws` subsegment in X-Ray (core/xray.py).
+        with TRACER.start_as_current_span(
+            "DynamoDB." + "".join(word.title() for word in operation.split("_")),
+            kind=SpanKind.CLIENT,
+            attributes=aws_call_attributes("DynamoDB", operation, self.table),
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                call = partial(method, TableName=self.table, **request)
+                return await anyio.to_thread.run_sync(call)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "Unknown")
+                if code == "ConditionalCheckFailedException":
+                    span.set_attribute("aws.dynamodb.condition_failed", True)
+                    current = error.response.get("Item")  # ReturnValuesOnConditionCheckFailure
+                    raise _ConditionFailedError(
+                        _item(current) if isinstance(current, dict) else None
+                    ) from None
+                raise _unavailable(span, operation, code) from error
+            except BotoCoreError as error:
+                raise _unavailable(span, operation, type(error).__name__) from error
 
     async def get(self, item_id: str) -> Item:
         """The item, read strongly consistent (a GET after a PUT sees it), or ItemNotFoundError."""
@@ -171,6 +181,13 @@ class ItemsRepository:
             items=[_item(attributes) for attributes in answer.get("Items", [])],
             next_cursor=encode_cursor(last["id"]["S"]) if last else None,
         )
+
+
+def _unavailable(span: Span, operation: str, code: str) -> StorageUnavailableError:
+    """A call DynamoDB did not carry out: logged with its code, its span marked failed."""
+    logger.warning("dynamodb call failed", extra={"operation": operation, "code": code})
+    span.set_status(StatusCode.ERROR, code)
+    return StorageUnavailableError(f"{operation}: {code}")
 
 
 def _expecting(expected_version: int | None, exists: bool) -> dict[str, Any]:
