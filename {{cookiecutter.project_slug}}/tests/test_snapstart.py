@@ -1,3 +1,4 @@
+{%- set m = cookiecutter | model -%}
 """SnapStart: environments restored from one snapshot get random state of their own."""
 
 import importlib
@@ -48,3 +49,25 @@ def test_main_registers_the_hook() -> None:
     import {{ cookiecutter.package_name }}.main  # noqa: F401
 
     assert "{{ cookiecutter.package_name }}.core.snapstart" in sys.modules
+{%- if m.secrets.on %}
+
+
+def test_secrets_are_read_after_each_restore(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the runtime's hook library, a start-up read (core/secrets.py's require_secrets)
+    waits for each restore, so that no secret is in the snapshot; without it, it runs now."""
+    hooks: list[Callable[..., Any]] = []
+    read: list[str] = []
+    library = types.ModuleType("snapshot_restore_py")
+    library.__dict__["register_after_restore"] = hooks.append
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", library)
+    module = importlib.reload(snapstart)
+    module.after_restore(lambda: read.append("secrets"))
+    assert read == []
+    assert len(hooks) == 2  # reseed, then the read
+    hooks[1]()
+    assert read == ["secrets"]
+    monkeypatch.delitem(sys.modules, "snapshot_restore_py")
+    module = importlib.reload(snapstart)
+    module.after_restore(lambda: read.append("now"))
+    assert read == ["secrets", "now"]
+{%- endif %}
