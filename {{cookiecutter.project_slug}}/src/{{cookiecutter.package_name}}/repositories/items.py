@@ -110,10 +110,11 @@ class ItemsRepository:
 
         operation = getattr(method, "__name__", "call")
         # One client span per call: an `aws` subsegment in X-Ray (core/xray.py).
+        attributes = aws_call_attributes("DynamoDB", operation, self.table)
         with TRACER.start_as_current_span(
-            "DynamoDB." + "".join(word.title() for word in operation.split("_")),
+            f"DynamoDB.{attributes['rpc.method']}",
             kind=SpanKind.CLIENT,
-            attributes=aws_call_attributes("DynamoDB", operation, self.table),
+            attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
