@@ -35,6 +35,7 @@ from tests.helpers import (
     pipeline_jobs,
     run,
     run_commands,
+    stamp_by_content,
     uv,
     zizmor_findings,
 )
@@ -384,6 +385,7 @@ def test_test_job_commands_pass(bake, service_python, tmp_path, provider):
     commands = [command for command in commands if command != UV_INSTALL]
     venv = service_python.parents[1]
     mypy_cache = tmp_path.parent / "mypy-cache"  # the worker's, as in test_toolchain
+    stamp_by_content(project)
     env = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(mypy_cache)}
     # The service venv is shared by the xdist workers: one sync at a time in it, and nobody
     # else's between ours and our pytest. (Other tests put their render's src/ first on

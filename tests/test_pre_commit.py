@@ -26,6 +26,7 @@ from tests.helpers import (
     load_yaml,
     offline_env,
     rendered_files,
+    stamp_by_content,
     uv_bin,
 )
 from tests.test_presets import PRESET_NAMES, preset_answers
@@ -194,6 +195,7 @@ def run_hooks(
     shutil.copytree(project, copy)
     if change:
         change(copy)
+    stamp_by_content(copy)  # the worker's mypy cache is shared
     git(copy, "init", "-q")
     git(copy, "add", "-A")
     config = work / "pre-commit-local.yaml"

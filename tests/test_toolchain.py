@@ -31,6 +31,7 @@ from tests.helpers import (
     run,
     service_tests,
     single_option,
+    stamp_by_content,
 )
 from tests.test_presets import PRESET_NAMES, preset_answers
 
@@ -126,6 +127,7 @@ def mypy(project: Path, python: Path, cache: Path) -> str:
     files), from the service venv; renders with the same typed files are checked once."""
     key = typed_content(project)
     if key not in CHECKED:
+        stamp_by_content(project)
         command = [python, "-m", "mypy", "--cache-dir", cache, "--no-error-summary"]
         CHECKED[key] = run(command, project).stdout
     return CHECKED[key]
@@ -144,6 +146,28 @@ def test_mypy_is_clean(render, service_python, mypy_cache, answers):
     assert config["strict"] is True
     assert config["files"] == ["src", "tests", "scripts"]
     assert mypy(project, service_python, mypy_cache) == ""
+
+
+def test_a_shared_mypy_cache_tells_renders_apart(bake, service_python, tmp_path):
+    """Two renders whose files have the same sizes (package names of one length) and, made in
+    the same second, the same mtimes: with one mypy cache, the second is judged by the first's
+    verdicts (its modules import a package that is not there), unless each file's mtime comes
+    from its content (stamp_by_content), as the suite's shared caches do."""
+    first, second = bake(package_name="aaaa_service"), bake(package_name="bbbb_service")
+    for path in [*first.rglob("*.py"), *second.rglob("*.py")]:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    for name, stamp in (("as made", False), ("stamped", True)):
+        cache = tmp_path / name
+        command = [service_python, "-m", "mypy", "--cache-dir", cache, "--no-error-summary"]
+        for project in (first, second):
+            if stamp:
+                stamp_by_content(project)
+            result = subprocess.run(
+                [str(c) for c in command], cwd=project, capture_output=True, text=True
+            )
+            confused = 'named "aaaa_service' in result.stdout
+            assert (result.stdout == "") is (project is first or stamp), result.stdout
+            assert confused is (project is second and not stamp), result.stdout
 
 
 def test_mypy_finds_an_untyped_function(bake, service_python, mypy_cache):
